@@ -1,0 +1,84 @@
+/**
+ * RequestContext is the per-request state every handler shares. All fields are set in the
+ * constructor (one hidden class, no shape changes on the hot path); absent values are null.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export class RequestContext {
+  /** Entrypoint name the request arrived on. */
+  readonly entrypoint: string;
+  /** 'http' or 'https' as seen by the client (X-Forwarded-Proto when trusted). */
+  scheme: string;
+  /** Remote address of the TCP peer (IPv4-mapped IPv6 unwrapped). */
+  readonly remoteAddr: string;
+  /** Client IP after the forwardedHeaders trust rules; what ClientIP() and ipAllowList see. */
+  clientIP: string;
+  /** Request host, lower-case, without port. */
+  host: string;
+  /** Port the client addressed (from Host, else the entrypoint's port), as text. */
+  port: string;
+  /** Normalised path used for routing; middlewares may rewrite it and the rewritten path is forwarded. */
+  path: string;
+  /** Raw query string without the leading '?', or '' when none. */
+  query: string;
+  /** Qualified router name once routed. */
+  router: string | null;
+  /** Qualified service name of the service that answered. */
+  service: string | null;
+  /** URL of the server that answered, for logs and debug headers. */
+  server: string | null;
+  /** Start time in ms (performance.now()). */
+  readonly start: number;
+  /** Status sent or logged (499 when the client went away first). */
+  status: number;
+  /** For Upgrade requests: the client socket and the bytes read past the head. */
+  upgradeSocket: Duplex | null;
+  upgradeHead: Buffer | null;
+  /** True when the request body has started streaming to an upstream (no retry after that). */
+  bodyStarted: boolean;
+  /** Extra attempts granted by the retry middleware (0 = only the connect-failure retry). */
+  retryAttempts: number;
+  retryInitialIntervalMs: number;
+  /** Original (pre-rewrite) path, for X-Forwarded-Prefix and logs. */
+  readonly originalPath: string;
+  /** Prefix removed by stripPrefix middlewares (for X-Forwarded-Prefix). */
+  strippedPrefix: string;
+  /** Error text when the request ended in a Gantry-made error (for logs). */
+  errorText: string | null;
+
+  constructor(entrypoint: string, scheme: string, remoteAddr: string, host: string, port: string, path: string, query: string, start: number) {
+    this.entrypoint = entrypoint;
+    this.scheme = scheme;
+    this.remoteAddr = remoteAddr;
+    this.clientIP = remoteAddr;
+    this.host = host;
+    this.port = port;
+    this.path = path;
+    this.query = query;
+    this.router = null;
+    this.service = null;
+    this.server = null;
+    this.start = start;
+    this.status = 0;
+    this.upgradeSocket = null;
+    this.upgradeHead = null;
+    this.bodyStarted = false;
+    this.retryAttempts = 0;
+    this.retryInitialIntervalMs = 0;
+    this.originalPath = path;
+    this.strippedPrefix = '';
+    this.errorText = null;
+  }
+
+  /** The request target to forward: the (possibly rewritten) path plus the query. */
+  target(): string {
+    return this.query === '' ? this.path : `${this.path}?${this.query}`;
+  }
+}
+
+/**
+ * Handler handles one request. It either answers on `res` or calls the next handler it was built
+ * with. Handlers are built once per snapshot by factories; they must not allocate closures per request.
+ */
+export type Handler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
