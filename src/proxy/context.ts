@@ -46,6 +46,8 @@ export class RequestContext {
   strippedPrefix: string;
   /** Error text when the request ended in a Gantry-made error (for logs). */
   errorText: string | null;
+  /** Response modifiers registered by middlewares, applied (last registered first) before the head is written. */
+  responseModifiers: ResponseModifier[] | null;
 
   constructor(entrypoint: string, scheme: string, remoteAddr: string, host: string, port: string, path: string, query: string, start: number) {
     this.entrypoint = entrypoint;
@@ -69,6 +71,13 @@ export class RequestContext {
     this.originalPath = path;
     this.strippedPrefix = '';
     this.errorText = null;
+    this.responseModifiers = null;
+  }
+
+  /** addResponseModifier registers a precomputed modifier; it runs on every response head of this request. */
+  addResponseModifier(m: ResponseModifier): void {
+    if (this.responseModifiers === null) this.responseModifiers = [m];
+    else this.responseModifiers.push(m);
   }
 
   /** The request target to forward: the (possibly rewritten) path plus the query. */
@@ -82,3 +91,15 @@ export class RequestContext {
  * with. Handlers are built once per snapshot by factories; they must not allocate closures per request.
  */
 export type Handler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
+
+/** ResponseHeaders is the outgoing head as an object of lower-case names (values as Node accepts them). */
+export type ResponseHeaders = Record<string, string | string[] | number>;
+
+/**
+ * ResponseModifier changes a response head before it is written — whether the head came from an
+ * upstream or was made by Gantry (an error page). It is a long-lived object built with its
+ * middleware, not a per-request closure. It returns the status to send.
+ */
+export interface ResponseModifier {
+  modifyResponse(status: number, headers: ResponseHeaders, ctx: RequestContext): number;
+}
