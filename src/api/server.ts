@@ -1,0 +1,167 @@
+/**
+ * ApiServer serves the control surface on --api.address: /ping, the read-only API in Traefik's
+ * shapes, and the routes other modules add (REST provider, Docker Flow Proxy API, metrics,
+ * dashboard). Bound to a non-loopback address it requires credentials unless insecure is set.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../observability/logger.js';
+import { parseListenAddress } from '../entrypoints/address.js';
+import type { Snapshot } from '../watcher/snapshot.js';
+import type { UpstreamRegistry } from '../upstreams/registry.js';
+import { middlewareViews, routerViews, serviceViews } from './runtime-view.js';
+import { VERSION } from '../version.js';
+
+export type ApiRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
+export interface ApiOptions {
+  address: string;
+  insecure: boolean;
+  /** Checks credentials when the API is not on loopback; null = no credentials configured. */
+  authorize: ((req: IncomingMessage) => boolean) | null;
+}
+
+export class ApiServer {
+  readonly server: http.Server;
+  #opts: ApiOptions;
+  #logger: Logger;
+  #snapshot: () => Snapshot;
+  #registry: UpstreamRegistry;
+  #routes: ApiRoute[] = [];
+  #needsAuth: boolean;
+  #entrypoints: () => unknown[];
+
+  constructor(opts: ApiOptions, snapshot: () => Snapshot, registry: UpstreamRegistry, entrypoints: () => unknown[], logger: Logger) {
+    this.#opts = opts;
+    this.#logger = logger.child({ component: 'api' });
+    this.#snapshot = snapshot;
+    this.#registry = registry;
+    this.#entrypoints = entrypoints;
+    const { host } = parseListenAddress(opts.address);
+    this.#needsAuth = !isLoopback(host) && !opts.insecure;
+    if (!isLoopback(host)) {
+      this.#logger.warn(
+        opts.insecure
+          ? 'the API is bound to a non-loopback address without authentication (--api.insecure)'
+          : 'the API is bound to a non-loopback address: every request needs --api.basicAuth credentials',
+        { address: opts.address },
+      );
+    }
+    this.server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err) => {
+        this.#logger.error('api handler failed', { error: err as Error, path: req.url });
+        if (!res.headersSent) json(res, 500, { message: 'internal error' });
+        else res.destroy();
+      });
+    });
+  }
+
+  /** addRoute registers a handler tried before the built-in ones; it returns true when it answered. */
+  addRoute(route: ApiRoute): void {
+    this.#routes.push(route);
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = parseListenAddress(this.#opts.address);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#logger.info('API listening', { address: this.#opts.address, port: this.port });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a !== null && typeof a === 'object' ? a.port : 0;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://api');
+    if (this.#needsAuth && (this.#opts.authorize === null || !this.#opts.authorize(req))) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="gantry"' });
+      res.end(JSON.stringify({ message: 'authentication required' }) + '\n');
+      return;
+    }
+    if (url.pathname === '/ping') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK');
+      return;
+    }
+    for (const route of this.#routes) if (await route(req, res, url)) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { message: `method ${req.method} not allowed on ${url.pathname}` });
+    const s = this.#snapshot();
+    const p = url.pathname.replace(/\/+$/, '');
+    const one = (list: Array<{ name: string }>, prefix: string) => {
+      const name = decodeURIComponent(p.slice(prefix.length + 1));
+      const hit = list.find((x) => x.name === name);
+      return hit === undefined ? json(res, 404, { message: `${name} not found` }) : json(res, 200, hit);
+    };
+    switch (p) {
+      case '/api/version':
+        return json(res, 200, { Version: VERSION, Codename: 'gantry' });
+      case '/api/entrypoints':
+        return json(res, 200, this.#entrypoints());
+      case '/api/http/routers':
+        return json(res, 200, routerViews(s));
+      case '/api/http/services':
+        return json(res, 200, serviceViews(s, this.#registry));
+      case '/api/http/middlewares':
+        return json(res, 200, middlewareViews(s));
+      case '/api/rawdata':
+        return json(res, 200, rawdata(s, this.#registry));
+      case '/api/overview':
+        return json(res, 200, overview(s, this.#registry));
+    }
+    if (p.startsWith('/api/http/routers/')) return one(routerViews(s), '/api/http/routers');
+    if (p.startsWith('/api/http/services/')) return one(serviceViews(s, this.#registry), '/api/http/services');
+    if (p.startsWith('/api/http/middlewares/')) return one(middlewareViews(s), '/api/http/middlewares');
+    json(res, 404, { message: `no API resource at ${url.pathname}` });
+  }
+}
+
+function rawdata(s: Snapshot, registry: UpstreamRegistry): unknown {
+  const byName = <T extends { name: string }>(list: T[]) => Object.fromEntries(list.map((x) => [x.name, x]));
+  return {
+    routers: byName(routerViews(s)),
+    services: byName(serviceViews(s, registry)),
+    middlewares: byName(middlewareViews(s)),
+    providerErrors: s.merged.providerErrors,
+    version: s.version,
+  };
+}
+
+function overview(s: Snapshot, registry: UpstreamRegistry): unknown {
+  const count = (list: Array<{ status: string }>) => ({
+    total: list.length,
+    warnings: list.filter((x) => x.status === 'warning').length,
+    errors: list.filter((x) => x.status === 'disabled').length,
+  });
+  const providers = new Set<string>();
+  for (const el of s.merged.http.routers.values()) providers.add(el.provider);
+  for (const el of s.merged.http.services.values()) providers.add(el.provider);
+  return {
+    http: { routers: count(routerViews(s)), services: count(serviceViews(s, registry)), middlewares: count(middlewareViews(s)) },
+    providers: [...providers].sort(),
+    version: s.version,
+  };
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function isLoopback(host: string | undefined): boolean {
+  if (host === undefined || host === '' || host === '0.0.0.0' || host === '::') return false;
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

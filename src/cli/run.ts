@@ -1,0 +1,43 @@
+/**
+ * runCommand loads the static configuration (file < environment < flags), starts Gantry and
+ * handles signals: SIGTERM/SIGINT drain in-flight requests then exit 0.
+ */
+import { loadStaticConfig } from '../config/static/index.js';
+import { ConfigError } from '../errors.js';
+import { Gantry } from '../gantry.js';
+
+export async function runCommand(argv: string[]): Promise<void> {
+  let config;
+  try {
+    config = await loadStaticConfig({ argv, env: process.env, cwd: process.cwd(), isRoot: process.getuid?.() === 0 });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const gantry = new Gantry({ config, cwd: process.cwd() });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    gantry.logger.info('signal received', { signal });
+    gantry.stop().then(
+      () => process.exit(0),
+      (err) => {
+        gantry.logger.error('shutdown failed', { error: err as Error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await gantry.start();
+  } catch (err) {
+    gantry.logger.error('start failed', { error: err as Error });
+    await gantry.stop().catch(() => {});
+    process.exit(1);
+  }
+}

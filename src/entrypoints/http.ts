@@ -1,0 +1,225 @@
+/**
+ * HttpEntrypoint is one listening address (`web` on :80). It parses and checks each request
+ * (smuggling, duplicate Host, absolute-form targets, path normalisation), finds the router in the
+ * current snapshot and runs its handler. Malformed requests that Node's parser rejects are answered
+ * by the clientError handler instead of a silently dropped socket.
+ */
+import http, { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { RequestContext } from '../proxy/context.js';
+import { normalizePath, type NormalizeOptions } from '../proxy/normalize.js';
+import { sendError, sendText } from '../proxy/respond.js';
+import type { Snapshot } from '../watcher/snapshot.js';
+import type { Logger } from '../observability/logger.js';
+import type { MatchRequest } from '../router/matcher/index.js';
+import { answerClientError } from './client-error.js';
+import { parseHostHeader, parseListenAddress } from './address.js';
+
+export interface HttpEntrypointOptions {
+  name: string;
+  address: string;
+  /** Idle keep-alive timeout for client connections, ms. */
+  idleTimeoutMs: number;
+  /** Time allowed to receive a whole request, ms (0 = none). */
+  readTimeoutMs: number;
+  /** Time allowed to receive the request head (slowloris guard), ms. */
+  headerTimeoutMs: number;
+  maxHeaderSize: number;
+  normalize: NormalizeOptions;
+}
+
+/** RequestObserver is told about each finished request (access log, metrics); null fields are off. */
+export interface RequestObserver {
+  (req: IncomingMessage, ctx: RequestContext): void;
+}
+
+const kCtx = Symbol('gantry.ctx');
+const kEntrypoint = Symbol('gantry.entrypoint');
+
+export class HttpEntrypoint {
+  readonly name: string;
+  readonly opts: HttpEntrypointOptions;
+  readonly server: http.Server;
+  #snapshot: () => Snapshot;
+  #logger: Logger;
+  #observe: RequestObserver | null;
+  #closing = false;
+  #defaultPort = '80';
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, logger: Logger, observe: RequestObserver | null) {
+    this.name = opts.name;
+    this.opts = opts;
+    this.#snapshot = snapshot;
+    this.#logger = logger.child({ entryPoint: opts.name });
+    this.#observe = observe;
+    this.server = http.createServer({
+      keepAliveTimeout: opts.idleTimeoutMs,
+      requestTimeout: opts.readTimeoutMs,
+      headersTimeout: opts.headerTimeoutMs,
+      // Timeouts are only checked this often; Node's 30 s default would blunt the slowloris guard.
+      connectionsCheckingInterval: Math.min(1000, opts.headerTimeoutMs),
+      maxHeaderSize: opts.maxHeaderSize,
+      requireHostHeader: true,
+      noDelay: true,
+    });
+    (this.server as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, null, null));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = parseListenAddress(this.opts.address);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    if (addr !== null && typeof addr === 'object') this.#defaultPort = String(addr.port);
+    this.#logger.info('entrypoint listening', { address: this.opts.address, port: this.#defaultPort });
+  }
+
+  /** port is the bound port (useful with :0). */
+  get port(): number {
+    const a = this.server.address();
+    return a !== null && typeof a === 'object' ? a.port : 0;
+  }
+
+  /** handle runs one request; for upgrades `socket` is the raw client socket. */
+  handle(req: IncomingMessage, res: ServerResponse, socket: Duplex | null, head: Buffer | null): void {
+    const snapshot = this.#snapshot();
+    const ctx = this.#context(req, res);
+    if (ctx === null) return;
+    ctx.upgradeSocket = socket;
+    ctx.upgradeHead = head;
+    this.#inFlight++;
+    (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
+    res.once('close', onResponseClose);
+    if (this.#closing) res.shouldKeepAlive = false;
+    const m: MatchRequest = { host: ctx.host, path: ctx.path, method: req.method ?? 'GET', headers: req.headers, query: ctx.query, clientIP: ctx.clientIP };
+    const router = snapshot.route(this.name, m);
+    if (router === null) {
+      sendError(res, ctx, 'noRoute', `${ctx.host}${ctx.path}`);
+      return;
+    }
+    ctx.router = router.name;
+    try {
+      router.handler(req, res, ctx);
+    } catch (err) {
+      this.#logger.error('handler failed', { router: router.name, error: err as Error });
+      sendText(res, ctx, 500, '500 internal error');
+    }
+  }
+
+  /** finished is called when a response is done (or the client went away). */
+  finished(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    this.#inFlight--;
+    if (ctx.status === 0) ctx.status = res.statusCode;
+    if (!res.writableFinished && ctx.status < 400) ctx.status = 499;
+    if (this.#observe !== null) this.#observe(req, ctx);
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #context(req: IncomingMessage, res: ServerResponse): RequestContext | null {
+    const start = performance.now();
+    const remote = unmapIPv4(req.socket.remoteAddress ?? '');
+    // Node keeps only the first of several Host headers; a request that has two is ambiguous.
+    const raw = req.rawHeaders;
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === 4 && k.toLowerCase() === 'host') hosts++;
+    }
+    const url = req.url ?? '/';
+    let target = url;
+    let hostHeader = req.headers.host ?? '';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // Absolute-form (RFC 9112 §3.2.2): the target's authority wins over Host.
+      const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(url);
+      if (m === null) return this.#reject(req, res, remote, start, 'invalid request target');
+      hostHeader = m[1]!;
+      target = m[2] === '' ? '/' : m[2]!;
+      if (target.charCodeAt(0) !== 47) target = '/' + target;
+      req.headers.host = hostHeader;
+    } else if (hosts > 1) {
+      return this.#reject(req, res, remote, start, 'more than one Host header');
+    }
+    const host = parseHostHeader(hostHeader);
+    if (host === null) return this.#reject(req, res, remote, start, 'invalid Host header');
+    const q = target.indexOf('?');
+    const rawPath = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? '' : target.slice(q + 1);
+    const norm = normalizePath(rawPath, this.opts.normalize);
+    if (!norm.ok) return this.#reject(req, res, remote, start, norm.reason);
+    const scheme = (req.socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    return new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, query, start);
+  }
+
+  #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string): null {
+    const ctx = new RequestContext(this.name, 'http', remote, '', this.#defaultPort, '', '', start);
+    this.#inFlight++;
+    (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
+    res.once('close', onResponseClose);
+    res.shouldKeepAlive = false;
+    ctx.errorText = reason;
+    sendText(res, ctx, 400, `400 bad request: ${reason}`);
+    return null;
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.end());
+    const proto = String(req.headers.upgrade ?? '').toLowerCase();
+    if (proto === 'h2c' || proto === '') {
+      // h2c upgrades are refused (h2c smuggling): the request is served as plain HTTP/1.1 instead,
+      // without the upgrade, and the connection closes afterwards.
+      delete req.headers.upgrade;
+      delete req.headers['http2-settings'];
+      if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') {
+        sendText(res, new RequestContext(this.name, 'http', '', '', '', '/', '', performance.now()), 400, '400 bad request: h2c upgrade with a body is refused');
+        return;
+      }
+      this.handle(req, res, null, null);
+      return;
+    }
+    this.handle(req, res, socket, head);
+  }
+
+  /**
+   * close stops accepting, lets in-flight requests finish (up to graceMs), closes idle keep-alive
+   * connections, then forces whatever is left.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const idle = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const r = await Promise.race([idle.then(() => 'idle' as const), timeout]);
+    clearTimeout(timer);
+    if (r === 'timeout') this.#logger.warn('grace timeout reached; closing remaining connections', { inFlight: this.#inFlight });
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+function onResponseClose(this: ServerResponse): void {
+  const ctx = (this as unknown as Record<symbol, RequestContext | undefined>)[kCtx];
+  const req = this.req;
+  const server = (req.socket as unknown as { server?: Record<symbol, HttpEntrypoint | undefined> } | null)?.server;
+  const ep = server?.[kEntrypoint];
+  if (ctx !== undefined && ep !== undefined) ep.finished(req, this, ctx);
+}
+
+function unmapIPv4(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}

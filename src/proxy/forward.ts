@@ -1,0 +1,239 @@
+/**
+ * The forwarding hot path: a load-balancer service handler that picks a server, sends the request
+ * over the origin's keep-alive pool and streams the response back. Bodies are streamed both ways
+ * with back-pressure; nothing is buffered whole.
+ *
+ * Retries (DESIGN.md, "Behaviour every user relies on"): a request whose connection could not be
+ * made is always retried once on another server — undici only reads the request body after the
+ * connection is up, so the body is still intact. The retry middleware grants more attempts, which
+ * also cover idempotent requests that failed after being sent but before any response byte.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Balancer } from '../balancer/types.js';
+import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamServer } from '../upstreams/server.js';
+import type { RequestContext, ResponseHeaders } from './context.js';
+import { cleanResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './headers.js';
+import { sendError, writeHead } from './respond.js';
+import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
+import { forwardUpgrade } from './upgrade.js';
+
+/** PassiveHealth receives the outcome of each attempt; client aborts are never reported. */
+export interface PassiveHealth {
+  success(server: UpstreamServer): void;
+  failure(server: UpstreamServer): void;
+}
+
+export const noPassiveHealth: PassiveHealth = { success() {}, failure() {} };
+
+export interface LoadBalancerOptions {
+  /** Qualified service name. */
+  name: string;
+  passHostHeader: boolean;
+  /** Whether the entrypoint trusts this request's X-Forwarded-* (decided per request). */
+  trusted: (req: IncomingMessage, ctx: RequestContext) => boolean;
+  serverName: string;
+  health: PassiveHealth;
+  /** Called when a response is complete (for metrics); null when nobody listens. */
+  onDone: ((ctx: RequestContext) => void) | null;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const kExchange = Symbol('gantry.exchange');
+
+/** LoadBalancerService forwards to one of its servers. Built once per snapshot per service. */
+export class LoadBalancerService {
+  readonly opts: LoadBalancerOptions;
+  readonly balancer: Balancer;
+  readonly registry: UpstreamRegistry;
+  /** handle is the service's Handler (bound once, not per request). */
+  readonly handle: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
+
+  constructor(opts: LoadBalancerOptions, balancer: Balancer, registry: UpstreamRegistry) {
+    this.opts = opts;
+    this.balancer = balancer;
+    this.registry = registry;
+    this.handle = (req, res, ctx) => this.forward(req, res, ctx, null, 0, null);
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, tried: Set<UpstreamServer> | null, attempt: number, lastFailure: UpstreamFailure | null): void {
+    ctx.service = this.opts.name;
+    const server = this.balancer.pick(req, res, ctx, tried);
+    if (server === null) {
+      if (lastFailure !== null) return sendError(res, ctx, lastFailure.kind, lastFailure.detail);
+      return sendError(res, ctx, 'noServer', `service ${this.opts.name} has no available server`);
+    }
+    if (ctx.upgradeSocket !== null) {
+      forwardUpgrade(req, res, ctx, server, this, tried, attempt);
+      return;
+    }
+    const ex = new Exchange(this, req, res, ctx, server, tried, attempt);
+    ex.start();
+  }
+
+  /** hostFor is the Host header sent to `server`. */
+  hostFor(req: IncomingMessage, server: UpstreamServer): string {
+    if (this.opts.passHostHeader) {
+      const h = req.headers.host;
+      if (h !== undefined && h !== '') return h;
+    }
+    return server.hostHeader;
+  }
+}
+
+/**
+ * Exchange is one attempt of one request against one server: the undici dispatch handler. It is
+ * the only per-request object of the forwarder; its methods are the callbacks, so no closures.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly svc: LoadBalancerService;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly ctx: RequestContext;
+  readonly server: UpstreamServer;
+  readonly tried: Set<UpstreamServer> | null;
+  readonly attempt: number;
+  controller: Dispatcher.DispatchController | null;
+  connected: boolean;
+  responded: boolean;
+  finished: boolean;
+  clientGone: boolean;
+
+  constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
+    this.svc = svc;
+    this.req = req;
+    this.res = res;
+    this.ctx = ctx;
+    this.server = server;
+    this.tried = tried;
+    this.attempt = attempt;
+    this.controller = null;
+    this.connected = false;
+    this.responded = false;
+    this.finished = false;
+    this.clientGone = false;
+  }
+
+  start(): void {
+    const { req, ctx, server, svc } = this;
+    server.inFlight++;
+    ctx.server = server.url;
+    (this.res as unknown as Record<symbol, Exchange>)[kExchange] = this;
+    if (this.attempt === 0) this.res.once('close', onClientClose);
+    const body = hasRequestBody(req) ? req : null;
+    const headers = upstreamRequestHeaders(req, ctx, {
+      trusted: svc.opts.trusted(req, ctx),
+      host: svc.hostFor(req, server),
+      upgrade: null,
+      serverName: svc.opts.serverName,
+    });
+    const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
+    try {
+      svc.registry.pool(server).dispatch(
+        { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0 },
+        this,
+      );
+    } catch (err) {
+      this.onResponseError(null, err as Error);
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.connected = true;
+    if (this.clientGone) controller.abort(new Error('client closed request'));
+    // From here on undici streams the body: a failure can no longer be retried with it.
+    else if (hasRequestBody(this.req)) this.ctx.bodyStarted = true;
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.controller = controller;
+    if (statusCode < 200) return; // 1xx informational: Node's server answers Expect itself.
+    this.responded = true;
+    if (this.clientGone) return;
+    const out = cleanResponseHeaders(headers as ResponseHeaders);
+    writeHead(this.res, this.ctx, statusCode, out);
+    // A 5xx still counts as an answer for the retry logic, but as a failure for passive health.
+    if (statusCode >= 500) this.svc.opts.health.failure(this.server);
+    else this.svc.opts.health.success(this.server);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.clientGone) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', onDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done();
+    if (!this.clientGone) this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.done();
+    if (this.clientGone) return;
+    const failure = classifyUpstreamError(err, this.connected);
+    if (this.responded) {
+      // The head is out: the only honest signal left is to cut the response short.
+      this.ctx.errorText = failure.detail;
+      this.res.destroy();
+      return;
+    }
+    this.svc.opts.health.failure(this.server);
+    if (this.shouldRetry(failure)) {
+      const tried = this.tried ?? new Set<UpstreamServer>();
+      tried.add(this.server);
+      const next = () => this.svc.forward(this.req, this.res, this.ctx, tried, this.attempt + 1, failure);
+      const delay = this.attempt === 0 || this.ctx.retryInitialIntervalMs === 0 ? 0 : this.ctx.retryInitialIntervalMs * 2 ** (this.attempt - 1);
+      if (delay === 0) next();
+      else setTimeout(next, delay).unref();
+      return;
+    }
+    sendError(this.res, this.ctx, failure.kind, failure.detail);
+  }
+
+  shouldRetry(failure: UpstreamFailure): boolean {
+    const ctx = this.ctx;
+    const method = this.req.method ?? '';
+    let max: number;
+    if (!failure.afterSend) {
+      // The connection could not be made: always one retry elsewhere, plus the retry middleware's.
+      max = 1 + ctx.retryAttempts;
+    } else if (ctx.bodyStarted || !IDEMPOTENT.has(method)) {
+      max = 0;
+    } else {
+      // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
+      // proxy_next_upstream does (a pooled connection the server had just closed); the retry
+      // middleware extends this to every idempotent method.
+      const safeDefault = (method === 'GET' || method === 'HEAD') && !hasRequestBody(this.req) ? 1 : 0;
+      max = Math.max(ctx.retryAttempts, safeDefault);
+    }
+    return this.attempt < max;
+  }
+
+  done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.server.inFlight--;
+    const cb = this.svc.opts.onDone;
+    if (cb !== null) cb(this.ctx);
+  }
+}
+
+/** onClientClose runs with `this` = the ServerResponse; it aborts the upstream side if unfinished. */
+function onClientClose(this: ServerResponse): void {
+  const ex = (this as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+  if (ex === undefined || this.writableFinished) return;
+  ex.clientGone = true;
+  ex.ctx.status = 499;
+  ex.ctx.errorText = 'client closed request';
+  if (!ex.finished && ex.controller !== null) ex.controller.abort(new Error('client closed request'));
+}
+
+function onDrain(this: ServerResponse): void {
+  const ex = (this as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+  if (ex !== undefined && ex.controller !== null && !ex.finished) ex.controller.resume();
+}

@@ -1,0 +1,190 @@
+/**
+ * compileSnapshot turns a merged configuration into an immutable Snapshot: per-entrypoint route
+ * tables whose entries hold each router's fully built handler (middleware chain + service). It runs
+ * off the request path. An element that cannot be built is disabled with its error; the others
+ * are served. Upstream state comes from the shared registry, so nothing resets on a reload.
+ */
+import os from 'node:os';
+import type { IncomingMessage } from 'node:http';
+import type { HttpRouterConfig, HttpServiceConfig, LoadBalancerConfig } from '../config/dynamic/schema.js';
+import { ConfigError } from '../errors.js';
+import type { Handler, RequestContext } from '../proxy/context.js';
+import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
+import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamServer } from '../upstreams/server.js';
+import { createBalancer, createMirroringHandler, createWeightedHandler } from '../balancer/index.js';
+import { middlewareFactory } from '../middlewares/registry.js';
+import type { MiddlewareEnv } from '../middlewares/types.js';
+import type { Logger } from '../observability/logger.js';
+import { compileHttpRule, RouteTable } from '../router/matcher/index.js';
+import { qualify, type Element, type MergedConfig } from './merge.js';
+import { Snapshot, type CompiledRouter, type EntrypointInfo } from './snapshot.js';
+import { createStaticHandler } from '../services/static/index.js';
+import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
+
+export interface CompileDeps {
+  registry: UpstreamRegistry;
+  logger: Logger;
+  entrypoints: readonly EntrypointInfo[];
+  health: PassiveHealth;
+  activeHealth: HealthCheckRegistry;
+  /** Decides per request whether X-Forwarded-* from the peer are trusted (per entrypoint). */
+  trusted: (req: IncomingMessage, ctx: RequestContext) => boolean;
+  cwd: string;
+  stickySecret: string;
+  onDone: ((ctx: RequestContext) => void) | null;
+}
+
+const serverName = os.hostname();
+
+export function compileSnapshot(merged: MergedConfig, version: number, deps: CompileDeps): Snapshot {
+  const acquired: UpstreamServer[] = [];
+  const releases: Array<() => void> = [];
+  const services = new Map<string, Handler>();
+  const building = new Set<string>();
+  const lbServices = new Map<string, LoadBalancerService>();
+
+  const serviceHandler = (name: string): Handler => {
+    const done = services.get(name);
+    if (done !== undefined) return done;
+    const el = merged.http.services.get(name);
+    if (el === undefined) throw new ConfigError('', `service "${name}" does not exist`);
+    if (el.config === null) throw new ConfigError('', `service "${name}" is invalid: ${el.errors.join('; ')}`);
+    if (building.has(name)) throw new ConfigError('', `service "${name}" refers to itself`);
+    building.add(name);
+    try {
+      const h = buildService(el as Element<HttpServiceConfig> & { config: HttpServiceConfig });
+      services.set(name, h);
+      return h;
+    } catch (err) {
+      if (el.errors.length === 0) el.errors.push(errorText(err));
+      throw err;
+    } finally {
+      building.delete(name);
+    }
+  };
+
+  const buildService = (el: Element<HttpServiceConfig> & { config: HttpServiceConfig }): Handler => {
+    const c = el.config;
+    if (c.loadBalancer) return buildLoadBalancer(el.name, c.loadBalancer);
+    if (c.weighted) {
+      const children = c.weighted.services.map((s) => ({ name: s.name, handler: serviceHandler(s.name), weight: s.weight ?? 1 }));
+      return createWeightedHandler(children, c.weighted.sticky?.cookie, el.name, deps.stickySecret);
+    }
+    if (c.mirroring) {
+      const main = serviceHandler(c.mirroring.service);
+      const mirrors = (c.mirroring.mirrors ?? []).map((m) => ({ handler: serviceHandler(m.name), percent: m.percent ?? 0 }));
+      return createMirroringHandler(main, mirrors, c.mirroring.maxBodySize ?? -1, { mirrorBody: c.mirroring.mirrorBody ?? true, logger: deps.logger.child({ service: el.name }) });
+    }
+    if (c.static) return createStaticHandler(c.static, deps.cwd, el.name);
+    throw new ConfigError('', 'service has no type');
+  };
+
+  const buildLoadBalancer = (name: string, lb: LoadBalancerConfig): Handler => {
+    const servers = (lb.servers ?? []).map((s) => {
+      const server = deps.registry.acquire(s.url);
+      acquired.push(server);
+      return { server, weight: s.weight ?? 1 };
+    });
+    const balancer = createBalancer(lb, servers, name, { stickySecret: deps.stickySecret });
+    if (lb.healthCheck) {
+      // Probes are shared by (server, check) in the registry: an unchanged reload keeps them running.
+      const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }) });
+      checker.start();
+      releases.push(() => checker.stop());
+    }
+    const svc = new LoadBalancerService(
+      { name, passHostHeader: lb.passHostHeader ?? true, trusted: deps.trusted, serverName, health: deps.health, onDone: deps.onDone },
+      balancer,
+      deps.registry,
+    );
+    lbServices.set(name, svc);
+    return svc.handle;
+  };
+
+  const buildMiddleware = (name: string, next: Handler, stack: string[]): Handler => {
+    const el = merged.http.middlewares.get(name);
+    if (el === undefined) throw new ConfigError('', `middleware "${name}" does not exist`);
+    if (el.config === null) throw new ConfigError('', `middleware "${name}" is invalid: ${el.errors.join('; ')}`);
+    if (stack.includes(name)) throw new ConfigError('', `middleware chain loop: ${[...stack, name].join(' -> ')}`);
+    const [type, options] = Object.entries(el.config)[0]!;
+    if (type === 'chain') {
+      const members = ((options as { middlewares?: string[] }).middlewares ?? []).map((m) => qualify(m, el.provider));
+      let h = next;
+      for (let i = members.length - 1; i >= 0; i--) h = buildMiddleware(members[i]!, h, [...stack, name]);
+      return h;
+    }
+    const factory = middlewareFactory(type);
+    if (factory === undefined) throw new ConfigError('', `middleware "${name}" has unknown type ${type}`);
+    const env: MiddlewareEnv = {
+      name,
+      provider: el.provider,
+      logger: deps.logger.child({ middleware: name }),
+      serviceHandler: (svc: string) => serviceHandler(qualify(svc, el.provider)),
+      cwd: deps.cwd,
+    };
+    try {
+      const parsed = factory.schema.parse(options);
+      return factory.create(parsed, next, env);
+    } catch (err) {
+      const msg = errorText(err);
+      if (!el.errors.includes(msg)) el.errors.push(msg);
+      throw new ConfigError('', `middleware "${name}": ${msg}`);
+    }
+  };
+
+  // Routers: build each one alone; a failure disables that router only.
+  const perEntrypoint = new Map<string, CompiledRouter[]>();
+  for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
+  for (const el of merged.http.routers.values()) {
+    if (el.config === null) continue;
+    const r: HttpRouterConfig = el.config;
+    try {
+      const compiled = compileHttpRule(r.rule);
+      let handler = serviceHandler(r.service);
+      const mws = r.middlewares ?? [];
+      for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
+      const tls = r.tls !== undefined;
+      const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
+      const using: string[] = [];
+      for (const epName of eps) {
+        const ep = deps.entrypoints.find((e) => e.name === epName);
+        if (ep === undefined) {
+          el.errors.push(`entryPoint "${epName}" does not exist`);
+          continue;
+        }
+        if (ep.tls !== tls) continue;
+        using.push(epName);
+        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, compiled, service: r.service });
+      }
+      (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
+      if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');
+    } catch (err) {
+      el.errors.push(`http.routers.${el.name.split('@')[0]}: ${errorText(err)}`);
+    }
+  }
+
+  // Services no router uses are built too, so their errors show before someone routes to them.
+  for (const name of merged.http.services.keys()) {
+    try {
+      serviceHandler(name);
+    } catch {
+      // recorded on the element by serviceHandler
+    }
+  }
+
+  const tables = new Map<string, RouteTable<CompiledRouter>>();
+  for (const [ep, routers] of perEntrypoint) {
+    tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
+  }
+  return new Snapshot(version, tables, merged, lbServices, () => {
+    for (const s of acquired) deps.registry.release(s);
+    for (const r of releases) r();
+  });
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
