@@ -14,6 +14,12 @@ export function writeHead(res: ServerResponse, ctx: RequestContext, status: numb
     for (let i = mods.length - 1; i >= 0; i--) status = mods[i]!.modifyResponse(status, headers, ctx);
   }
   ctx.status = status;
+  // A sticky balancer may have set its cookie already: upstream cookies are added, not swapped in.
+  const own = res.getHeader('set-cookie');
+  const theirs = headers['set-cookie'];
+  if (own !== undefined && theirs !== undefined) {
+    headers['set-cookie'] = [...toList(own), ...toList(theirs)];
+  }
   res.writeHead(status, headers);
 }
 
@@ -47,4 +53,8 @@ export function sendError(res: ServerResponse, ctx: RequestContext, kind: Reques
   const e = RequestErrors[kind];
   ctx.errorText = detail === undefined ? e.text : `${e.text}: ${detail}`;
   sendText(res, ctx, e.status, `${e.status} ${ctx.errorText}`);
+}
+
+function toList(v: string | string[] | number): string[] {
+  return Array.isArray(v) ? v : [String(v)];
 }
