@@ -1,7 +1,15 @@
 #!/bin/sh
-# npm test: install what the tests need, build, run every test. Filled in as the test bed grows.
+# npm test: install what the tests need (npm packages and the test bed's Debian packages), build,
+# start the real servers (dockerd, etcd, Pebble), run every test, stop what was started.
 set -eu
 cd "$(dirname "$0")/.."
-[ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
+sh scripts/testbed/install.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
 npm run build
-node --test --test-concurrency=1 dist/src dist/test
+sh scripts/testbed/up.sh
+trap 'sh scripts/testbed/down.sh >/dev/null 2>&1 || true' EXIT INT TERM
+sh scripts/testbed/check.sh
+# One file at a time: several tests start real servers and measure timings on a 2-core machine.
+node --test --test-concurrency=1 dist/src dist/test/integration

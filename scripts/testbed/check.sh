@@ -1,0 +1,33 @@
+#!/bin/sh
+# check.sh: say whether each test bed component in $TESTBED_DIR/env answers; exit 1 if one does not.
+#   check.sh [docker|etcd|pebble]...     no argument = every component the env file lists
+set -eu
+. "$(dirname "$0")/lib.sh"
+[ -f "$TB/env" ] || die "no $TB/env: run scripts/testbed/up.sh"
+set -a; . "$TB/env"; set +a
+fail=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=1; }
+ARGS="$*"
+if [ -z "$ARGS" ]; then ARGS="${GANTRY_TB_DOCKER:+docker} ${GANTRY_TB_ETCD:+etcd} ${GANTRY_TB_PEBBLE_URL:+pebble}"; fi
+for c in $ARGS; do
+  case "$c" in
+    docker)
+      [ -n "${GANTRY_TB_DOCKER:-}" ] || { bad "docker: not in env"; continue; }
+      sock=${GANTRY_TB_DOCKER#unix://}
+      if curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then ok "docker $GANTRY_TB_DOCKER"; else bad "docker $GANTRY_TB_DOCKER"; fi
+      for img in "$GANTRY_TB_IMAGE_BUSYBOX" "$GANTRY_TB_IMAGE_NODE"; do
+        if curl -fsS --max-time 2 --unix-socket "$sock" "http://d/images/$img/json" >/dev/null 2>&1; then ok "image $img"; else bad "image $img"; fi
+      done ;;
+    etcd)
+      [ -n "${GANTRY_TB_ETCD:-}" ] || { bad "etcd: not in env"; continue; }
+      for ep in "$GANTRY_TB_ETCD" $(echo "$GANTRY_TB_ETCD_CLUSTER" | tr , ' '); do
+        if etcd_healthy "$ep"; then ok "etcd $ep"; else bad "etcd $ep"; fi
+      done ;;
+    pebble)
+      [ -n "${GANTRY_TB_PEBBLE_URL:-}" ] || { bad "pebble: not in env"; continue; }
+      if curl -fsS --max-time 2 --cacert "$GANTRY_TB_PEBBLE_CA" "$GANTRY_TB_PEBBLE_URL" >/dev/null 2>&1; then ok "pebble $GANTRY_TB_PEBBLE_URL"; else bad "pebble $GANTRY_TB_PEBBLE_URL"; fi ;;
+    *) bad "unknown component $c" ;;
+  esac
+done
+exit "$fail"
