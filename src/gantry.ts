@@ -3,7 +3,6 @@
  * the configuration watcher, the providers, the entrypoints and the API; and it stops them in the
  * right order on shutdown (stop accepting, drain, then close the rest).
  */
-import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 import type { StaticConfig } from './config/static/index.js';
 import { Logger } from './observability/logger.js';
@@ -12,7 +11,6 @@ import { UpstreamRegistry } from './upstreams/registry.js';
 import { ConfigWatcher } from './watcher/watcher.js';
 import type { EntrypointInfo, Snapshot } from './watcher/snapshot.js';
 import { HttpEntrypoint } from './entrypoints/http.js';
-import type { RequestContext } from './proxy/context.js';
 import type { Provider } from './providers/provider.js';
 import { ApiServer } from './api/server.js';
 import { HealthCheckRegistry } from './health/active.js';
@@ -59,14 +57,6 @@ export class Gantry {
       });
     }
     const infos: EntrypointInfo[] = Object.keys(c.entryPoints).map((name) => ({ name, tls: false }));
-    const trust = new Map<string, { matcher: IPMatcher; insecure: boolean }>();
-    for (const [name, ep] of Object.entries(c.entryPoints)) {
-      trust.set(name, { matcher: new IPMatcher([...ep.forwardedHeaders.trustedIPs]), insecure: ep.forwardedHeaders.insecure });
-    }
-    const trusted = (_req: IncomingMessage, ctx: RequestContext): boolean => {
-      const t = trust.get(ctx.entrypoint);
-      return t !== undefined && (t.insecure || t.matcher.contains(ctx.remoteAddr));
-    };
     this.watcher = new ConfigWatcher(
       {
         registry: this.registry,
@@ -74,7 +64,6 @@ export class Gantry {
         entrypoints: infos,
         health: { success: recordSuccess, failure: (s) => void recordFailure(s, Date.now()) },
         activeHealth: this.health,
-        trusted,
         cwd: opts.cwd,
         stickySecret: '',
         onDone: null,
@@ -84,6 +73,8 @@ export class Gantry {
     const observe = this.#accessLog === null ? null : this.#accessLog.log;
     for (const [name, ep] of Object.entries(c.entryPoints)) {
       const rt = ep.transport.respondingTimeouts;
+      const trustedIPs = new IPMatcher([...ep.forwardedHeaders.trustedIPs]);
+      const insecure = ep.forwardedHeaders.insecure;
       this.entrypoints.push(
         new HttpEntrypoint(
           {
@@ -97,6 +88,7 @@ export class Gantry {
             normalize: { allowEncodedSlash: false, allowEncodedBackslash: false },
           },
           () => this.watcher.current,
+          (addr) => insecure || trustedIPs.contains(addr),
           this.logger,
           observe,
         ),

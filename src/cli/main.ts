@@ -8,7 +8,7 @@ import { runCommand } from './run.js';
 import { runCheck } from './check.js';
 import { healthcheckCommand } from './healthcheck.js';
 
-const KNOWN = new Set(['run', 'check', 'version', 'healthcheck', 'help', 'config', 'reconfigure', 'remove', 'explain']);
+const KNOWN = new Set(['run', 'check', 'version', 'healthcheck', 'help', '-h', '--help', '-v', '--version', 'config', 'reconfigure', 'remove', 'explain']);
 
 export async function main(argv: string[]): Promise<void> {
   // `gantry --entrypoints.web.address=:80` is `gantry run …`: flags name static options freely,

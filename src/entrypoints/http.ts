@@ -10,9 +10,10 @@ import type { Duplex } from 'node:stream';
 import { RequestContext } from '../proxy/context.js';
 import { normalizePath, type NormalizeOptions } from '../proxy/normalize.js';
 import { sendError, sendText } from '../proxy/respond.js';
+import { stripUntrustedForwarded } from '../proxy/headers.js';
 import type { Snapshot } from '../watcher/snapshot.js';
 import type { Logger } from '../observability/logger.js';
-import type { MatchRequest } from '../router/matcher/index.js';
+import type { MatchRequest } from '../router/index.js';
 import { answerClientError } from './client-error.js';
 import { parseHostHeader, parseListenAddress } from './address.js';
 
@@ -42,6 +43,7 @@ export class HttpEntrypoint {
   readonly opts: HttpEntrypointOptions;
   readonly server: http.Server;
   #snapshot: () => Snapshot;
+  #trusted: (remoteAddr: string) => boolean;
   #logger: Logger;
   #observe: RequestObserver | null;
   #closing = false;
@@ -49,8 +51,9 @@ export class HttpEntrypoint {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, logger: Logger, observe: RequestObserver | null) {
+  constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, trusted: (remoteAddr: string) => boolean, logger: Logger, observe: RequestObserver | null) {
     this.name = opts.name;
+    this.#trusted = trusted;
     this.opts = opts;
     this.#snapshot = snapshot;
     this.#logger = logger.child({ entryPoint: opts.name });
@@ -98,12 +101,17 @@ export class HttpEntrypoint {
     if (ctx === null) return;
     ctx.upgradeSocket = socket;
     ctx.upgradeHead = head;
+    if (!this.#trusted(ctx.remoteAddr)) stripUntrustedForwarded(req);
+    else {
+      // A trusted proxy tells us the scheme the client used.
+      const xfp = req.headers['x-forwarded-proto'];
+      if (xfp === 'https' || xfp === 'wss') ctx.scheme = 'https';
+    }
     this.#inFlight++;
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
     res.once('close', onResponseClose);
     if (this.#closing) res.shouldKeepAlive = false;
-    const m: MatchRequest = { host: ctx.host, path: ctx.path, method: req.method ?? 'GET', headers: req.headers, query: ctx.query, clientIP: ctx.clientIP };
-    const router = snapshot.route(this.name, m);
+    const router = snapshot.route(this.name, new RoutingRequest(req, ctx));
     if (router === null) {
       sendError(res, ctx, 'noRoute', `${ctx.host}${ctx.path}`);
       return;
@@ -209,6 +217,33 @@ export class HttpEntrypoint {
     if (r === 'timeout') this.#logger.warn('grace timeout reached; closing remaining connections', { inFlight: this.#inFlight });
     this.server.closeAllConnections();
     await closed;
+  }
+}
+
+/**
+ * RoutingRequest is what the rules see. Header matchers get one value per header line, as in Go
+ * (Traefik), through `headersDistinct` — computed only if a rule actually looks at headers.
+ */
+class RoutingRequest implements MatchRequest {
+  readonly host: string;
+  readonly path: string;
+  readonly method: string;
+  readonly query: string;
+  readonly clientIP: string;
+  readonly #req: IncomingMessage;
+
+  constructor(req: IncomingMessage, ctx: RequestContext) {
+    this.#req = req;
+    // Rules compare hosts without IPv6 brackets.
+    this.host = ctx.host.charCodeAt(0) === 91 ? ctx.host.slice(1, -1) : ctx.host;
+    this.path = ctx.path;
+    this.method = req.method ?? 'GET';
+    this.query = ctx.query;
+    this.clientIP = ctx.clientIP;
+  }
+
+  get headers(): NodeJS.Dict<string[]> {
+    return this.#req.headersDistinct;
   }
 }
 

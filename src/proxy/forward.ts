@@ -18,6 +18,7 @@ import { cleanResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './
 import { sendError, writeHead } from './respond.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 import { forwardUpgrade } from './upgrade.js';
+import { bufferedBody } from '../middlewares/buffering/index.js';
 
 /** PassiveHealth receives the outcome of each attempt; client aborts are never reported. */
 export interface PassiveHealth {
@@ -31,8 +32,6 @@ export interface LoadBalancerOptions {
   /** Qualified service name. */
   name: string;
   passHostHeader: boolean;
-  /** Whether the entrypoint trusts this request's X-Forwarded-* (decided per request). */
-  trusted: (req: IncomingMessage, ctx: RequestContext) => boolean;
   serverName: string;
   health: PassiveHealth;
   /** Called when a response is complete (for metrics); null when nobody listens. */
@@ -99,6 +98,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   responded: boolean;
   finished: boolean;
   clientGone: boolean;
+  replayable: boolean;
 
   constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
     this.svc = svc;
@@ -113,6 +113,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = false;
     this.finished = false;
     this.clientGone = false;
+    this.replayable = false;
   }
 
   start(): void {
@@ -121,9 +122,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.server = server.url;
     (this.res as unknown as Record<symbol, Exchange>)[kExchange] = this;
     if (this.attempt === 0) this.res.once('close', onClientClose);
-    const body = hasRequestBody(req) ? req : null;
+    // A body the buffering middleware holds can be replayed; otherwise the client stream is sent.
+    const buffered = bufferedBody(req);
+    this.replayable = buffered !== null;
+    const body = buffered !== null ? buffered.open() : hasRequestBody(req) ? req : null;
     const headers = upstreamRequestHeaders(req, ctx, {
-      trusted: svc.opts.trusted(req, ctx),
       host: svc.hostFor(req, server),
       upgrade: null,
       serverName: svc.opts.serverName,
@@ -144,7 +147,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.connected = true;
     if (this.clientGone) controller.abort(new Error('client closed request'));
     // From here on undici streams the body: a failure can no longer be retried with it.
-    else if (hasRequestBody(this.req)) this.ctx.bodyStarted = true;
+    else if (!this.replayable && hasRequestBody(this.req)) this.ctx.bodyStarted = true;
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {

@@ -49,8 +49,6 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 }
 
 export interface ForwardingOptions {
-  /** Whether the peer is trusted to send X-Forwarded-* (forwardedHeaders.trustedIPs / insecure). */
-  trusted: boolean;
   /** Host header to send: the client's (passHostHeader) or the server's. */
   host: string;
   /** Upgrade protocol to keep (websocket …), or null for ordinary requests. */
@@ -60,8 +58,20 @@ export interface ForwardingOptions {
 }
 
 /**
+ * stripUntrustedForwarded removes X-Forwarded-* and X-Real-IP sent by a peer that is not a trusted
+ * proxy. The entrypoint calls it before any middleware runs, so ipAllowList, rateLimit and
+ * redirects never see spoofed values; what a middleware sets afterwards is kept.
+ */
+export function stripUntrustedForwarded(req: IncomingMessage): void {
+  const h = req.headers;
+  for (const name of FORWARDED) if (h[name] !== undefined) delete h[name];
+  if (h['x-forwarded-prefix'] !== undefined) delete h['x-forwarded-prefix'];
+}
+
+/**
  * upstreamRequestHeaders builds the header object sent to the server. It reads `req.headers`, which
- * middlewares may have changed, and never mutates it (a retry builds the same headers again).
+ * middlewares may have changed (untrusted forwarding headers were already removed at the
+ * entrypoint), and never mutates it (a retry builds the same headers again).
  */
 export function upstreamRequestHeaders(req: IncomingMessage, ctx: RequestContext, opts: ForwardingOptions): Record<string, string | string[]> {
   const src: IncomingHttpHeaders = req.headers;
@@ -70,12 +80,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: RequestContext
   for (const name in src) {
     if (REQUEST_DROP.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
-    if (!opts.trusted && FORWARDED.has(name)) continue;
     const v = src[name];
     if (v !== undefined) out[name] = v;
   }
   // X-Forwarded-* are added after all removals (CVE-2024-45410).
-  const xff = opts.trusted ? out['x-forwarded-for'] : undefined;
+  const xff = out['x-forwarded-for'];
   out['x-forwarded-for'] = xff === undefined ? ctx.remoteAddr : `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.remoteAddr}`;
   if (out['x-forwarded-proto'] === undefined) {
     const ws = opts.upgrade !== null && opts.upgrade.toLowerCase() === 'websocket';

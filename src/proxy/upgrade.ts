@@ -47,7 +47,6 @@ export function forwardUpgrade(
     clearTimeout(timer);
     connected = true;
     const headers = upstreamRequestHeaders(req, ctx, {
-      trusted: svc.opts.trusted(req, ctx),
       host: svc.hostFor(req, server),
       upgrade: String(req.headers.upgrade ?? ''),
       serverName: svc.opts.serverName,

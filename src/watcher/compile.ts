@@ -5,7 +5,6 @@
  * are served. Upstream state comes from the shared registry, so nothing resets on a reload.
  */
 import os from 'node:os';
-import type { IncomingMessage } from 'node:http';
 import type { HttpRouterConfig, HttpServiceConfig, LoadBalancerConfig } from '../config/dynamic/schema.js';
 import { ConfigError } from '../errors.js';
 import type { Handler, RequestContext } from '../proxy/context.js';
@@ -16,7 +15,7 @@ import { createBalancer, createMirroringHandler, createWeightedHandler } from '.
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
-import { compileHttpRule, RouteTable } from '../router/matcher/index.js';
+import { compileHttpRule, RouteTable } from '../router/index.js';
 import { qualify, type Element, type MergedConfig } from './merge.js';
 import { Snapshot, type CompiledRouter, type EntrypointInfo } from './snapshot.js';
 import { createStaticHandler } from '../services/static/index.js';
@@ -28,8 +27,6 @@ export interface CompileDeps {
   entrypoints: readonly EntrypointInfo[];
   health: PassiveHealth;
   activeHealth: HealthCheckRegistry;
-  /** Decides per request whether X-Forwarded-* from the peer are trusted (per entrypoint). */
-  trusted: (req: IncomingMessage, ctx: RequestContext) => boolean;
   cwd: string;
   stickySecret: string;
   onDone: ((ctx: RequestContext) => void) | null;
@@ -94,7 +91,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       releases.push(() => checker.stop());
     }
     const svc = new LoadBalancerService(
-      { name, passHostHeader: lb.passHostHeader ?? true, trusted: deps.trusted, serverName, health: deps.health, onDone: deps.onDone },
+      { name, passHostHeader: lb.passHostHeader ?? true, serverName, health: deps.health, onDone: deps.onDone },
       balancer,
       deps.registry,
     );

@@ -6,7 +6,7 @@
  */
 import type { Handler } from '../proxy/context.js';
 import type { LoadBalancerService } from '../proxy/forward.js';
-import type { CompiledRule, MatchRequest, RouteTable } from '../router/matcher/index.js';
+import type { CompiledRule, MatchRequest, RouteTable } from '../router/index.js';
 import type { MergedConfig } from './merge.js';
 
 export interface EntrypointInfo {

@@ -62,7 +62,7 @@ export class GantryProcess {
     this.logs.push(entry);
     if (entry.msg === 'entrypoint listening') this.ports.set(String(entry['entryPoint']), Number(entry['port']));
     if (entry.msg === 'API listening') this.apiPort = Number(entry['port']);
-    if (process.env.GANTRY_TEST_LOGS) process.stderr.write(`[gantry] ${line}\n`);
+    if (process.env.TEST_GANTRY_LOGS) process.stderr.write(`[gantry] ${line}\n`);
   }
 
   port(entrypoint = 'web'): number {

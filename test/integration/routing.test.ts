@@ -34,7 +34,7 @@ describe('routing through gantry run', () => {
       rule: PathPrefix(\`/admin\`)
       service: admin
     low:
-      rule: HostRegexp(\`^.+\\\\.test$\`)
+      rule: HostRegexp(\`^.+\\.test$\`)
       service: catchall
       priority: 1
   services:
@@ -55,7 +55,7 @@ ${['app', 'api', 'apiv2', 'admin', 'catchall'].map((n) => `    ${n}:\n      load
     { desc: 'host and path prefix', host: 'app.test', path: '/api/users', backend: 'api' },
     { desc: 'longer rule wins (priority = rule length)', host: 'app.test', path: '/api/v2/users', backend: 'apiv2' },
     { desc: 'path only, any host', host: 'other.example', path: '/admin/x', backend: 'admin' },
-    { desc: 'longer rule beats the path-only rule', host: 'app.test', path: '/admin', backend: 'app' },
+    { desc: 'a longer path-only rule beats a shorter host rule', host: 'app.test', path: '/admin', backend: 'admin' },
     { desc: 'explicit low priority catch-all', host: 'zzz.test', path: '/', backend: 'catchall' },
   ];
   for (const c of cases) {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { request } from 'undici';
+import { Readable } from 'node:stream';
 import { serviceYaml, startBackend, startWithFile, type Backend, type GantryProcess } from '../helpers/gantry.js';
 import { agent } from '../helpers/http.js';
 
@@ -59,7 +60,7 @@ describe('streaming bodies', () => {
   it('streams a 100 MB upload with flat memory', async () => {
     const pid = g.proc.pid!;
     const before = rssKiB(pid);
-    const res = await request(g.url('/upload'), { method: 'POST', headers: { host: 'stream.test' }, body: generate(SIZE), dispatcher: agent });
+    const res = await request(g.url('/upload'), { method: 'POST', headers: { host: 'stream.test' }, body: Readable.from(generate(SIZE)), dispatcher: agent });
     const text = await res.body.text();
     assert.equal(res.statusCode, 200);
     assert.equal(Number(text), SIZE);

@@ -37,8 +37,10 @@ async function startEchoServer(): Promise<{ url: string; seenHeaders: http.Incom
           socket.end(Buffer.from([0x88, 0]));
           return;
         }
-        const head = len < 126 ? Buffer.from([0x81, len]) : Buffer.from([0x81, 126, len >> 8, len & 0xff]);
-        socket.write(Buffer.concat([head, Buffer.from(`echo: ${payload.toString()}`)]));
+        const out = Buffer.from(`echo: ${payload.toString()}`);
+        const n = out.length;
+        const head = n < 126 ? Buffer.from([0x81, n]) : Buffer.from([0x81, 126, n >> 8, n & 0xff]);
+        socket.write(Buffer.concat([head, out]));
       }
     });
     socket.on('error', () => {});

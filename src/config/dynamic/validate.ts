@@ -1,0 +1,273 @@
+/**
+ * validateDynamic checks a provider's dynamic configuration element by element — each router,
+ * service, middleware, TCP router and service, and TLS certificate against its own schema — so
+ * that one bad element is dropped and reported with its full path while the rest is served
+ * (Traefik's runtime `AddError` habit). Router rules are parsed here too; references between
+ * elements are not, since they can point into other providers (see referenceErrors).
+ */
+import { z } from 'zod';
+import { RuleSyntaxError } from '../../errors.js';
+import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
+import { parseRule } from '../../router/rule/parser.js';
+import { explainIssues, formatPath } from '../static/zodtree.js';
+import { closest, didYouMean } from '../suggest.js';
+import {
+  httpRouterSchema,
+  httpServiceSchema,
+  tcpRouterSchema,
+  tcpServiceSchema,
+  tlsCertificateSchema,
+  type HttpMiddlewareConfig,
+  type HttpRouterConfig,
+  type HttpServiceConfig,
+  type TcpRouterConfig,
+  type TcpServiceConfig,
+  type TlsCertificateConfig,
+} from './schema.js';
+
+/** ElementError is one problem: `path` names the element, `message` is the full text with the exact place. */
+export interface ElementError {
+  /** The element: `http.routers.demo`, `tls.certificates[0]`, or a section (`http.routrs`). */
+  readonly path: string;
+  /** `http.routers.demo.rule: unknown matcher "Hots" at 1`. */
+  readonly message: string;
+}
+
+type Rec<T> = Readonly<Record<string, T>>;
+
+/**
+ * ValidDynamicConfig holds only the elements that passed, every section present (maybe empty),
+ * deeply frozen. A middleware is `{ <type>: options }` with options as its factory's schema
+ * parsed them (for `chain`: `{ middlewares: string[] }`).
+ */
+export interface ValidDynamicConfig {
+  readonly http: {
+    readonly routers: Rec<HttpRouterConfig>;
+    readonly services: Rec<HttpServiceConfig>;
+    readonly middlewares: Rec<HttpMiddlewareConfig>;
+    readonly serversTransports: Rec<unknown>;
+  };
+  readonly tcp: {
+    readonly routers: Rec<TcpRouterConfig>;
+    readonly services: Rec<TcpServiceConfig>;
+    readonly middlewares: Rec<unknown>;
+  };
+  readonly udp: Rec<unknown>;
+  readonly tls: {
+    readonly certificates: readonly TlsCertificateConfig[];
+    readonly options: Rec<unknown>;
+    readonly stores: Rec<unknown>;
+  };
+}
+
+export const chainSchema = z.strictObject({ middlewares: z.array(z.string().min(1)).min(1, 'lists no middlewares') });
+
+const SECTIONS: Record<string, readonly string[]> = {
+  http: ['routers', 'services', 'middlewares', 'serversTransports'],
+  tcp: ['routers', 'services', 'middlewares'],
+  udp: ['routers', 'services'],
+  tls: ['certificates', 'options', 'stores'],
+};
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** middlewareType returns the type key and options of a validated middleware. */
+export function middlewareType(m: HttpMiddlewareConfig): [type: string, options: unknown] {
+  const type = Object.keys(m)[0]!;
+  return [type, m[type]];
+}
+
+export function validateDynamic(config: unknown): { config: ValidDynamicConfig; errors: ElementError[] } {
+  const errors: ElementError[] = [];
+  const err = (path: string, at: string, message: string) => errors.push({ path, message: `${at}: ${message}` });
+  const out = {
+    http: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj, serversTransports: {} as Obj },
+    tcp: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj },
+    udp: {} as Obj,
+    tls: { certificates: [] as unknown[], options: {} as Obj, stores: {} as Obj },
+  };
+
+  if (config !== null && config !== undefined && !isObj(config)) {
+    err('', '(top level)', 'expected a mapping with http, tcp, udp or tls');
+    return { config: deepFreeze(out) as ValidDynamicConfig, errors };
+  }
+  const top = (config ?? {}) as Obj;
+  for (const [name, value] of Object.entries(top)) {
+    const subs = SECTIONS[name];
+    if (!subs) {
+      err(name, name, `unknown section${didYouMean(name, Object.keys(SECTIONS))}`);
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    if (!isObj(value)) {
+      err(name, name, `expected a mapping of ${subs.join(', ')}`);
+      continue;
+    }
+    for (const [sub, v] of Object.entries(value)) {
+      const path = `${name}.${sub}`;
+      if (!subs.includes(sub)) {
+        err(path, path, `unknown section${didYouMean(sub, subs)}`);
+        continue;
+      }
+      if (v === null || v === undefined) continue;
+      if (path === 'tls.certificates') {
+        if (!Array.isArray(v)) err(path, path, 'expected a list of certificates');
+        else v.forEach((c, i) => keep(tlsCertificateSchema, c, `${path}[${i}]`, (d) => out.tls.certificates.push(d)));
+        continue;
+      }
+      if (!isObj(v)) {
+        err(path, path, 'expected a mapping of names to definitions');
+        continue;
+      }
+      const target = name === 'udp' ? ((out.udp[sub] = {}) as Obj) : ((out as unknown as Record<string, Obj>)[name]![sub] as Obj);
+      for (const [el, def] of Object.entries(v)) {
+        const elPath = `${path}.${el}`;
+        const put = (d: unknown) => (target[el] = d);
+        switch (path) {
+          case 'http.routers':
+            router(httpRouterSchema, def, elPath, 'http', put);
+            break;
+          case 'tcp.routers':
+            router(tcpRouterSchema, def, elPath, 'tcp', put);
+            break;
+          case 'http.services':
+            keep(httpServiceSchema, def, elPath, put);
+            break;
+          case 'tcp.services':
+            keep(tcpServiceSchema, def, elPath, put);
+            break;
+          case 'http.middlewares':
+            middleware(def, elPath, put);
+            break;
+          default:
+            // Sections without a schema yet (serversTransports, tls options …) pass through unchanged.
+            put(structuredClone(def));
+        }
+      }
+    }
+  }
+  return { config: deepFreeze(out) as ValidDynamicConfig, errors };
+
+  /** keep validates one element and stores it when valid; it reports false otherwise. */
+  function keep(schema: z.ZodType, value: unknown, path: string, put: (d: unknown) => void, at = path): boolean {
+    const r = schema.safeParse(value);
+    if (r.success) {
+      put(r.data);
+      return true;
+    }
+    for (const i of explainIssues(schema, r.error.issues)) err(path, formatPath(at, i.path), i.message);
+    return false;
+  }
+
+  function router(schema: z.ZodType, value: unknown, path: string, kind: 'http' | 'tcp', put: (d: unknown) => void): void {
+    let ok = true;
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      ok = false;
+      for (const i of explainIssues(schema, r.error.issues)) err(path, formatPath(path, i.path), i.message);
+    }
+    if (isObj(value)) {
+      const syntax = value.ruleSyntax;
+      if (typeof syntax === 'string' && syntax !== '' && syntax.toLowerCase() !== 'v3') {
+        ok = false;
+        err(path, `${path}.ruleSyntax`, `rule syntax "${syntax}" is not supported (only v3)`);
+      }
+      if (typeof value.rule === 'string' && value.rule.trim() !== '') {
+        try {
+          parseRule(value.rule, kind);
+        } catch (e) {
+          ok = false;
+          err(path, `${path}.rule`, e instanceof RuleSyntaxError ? e.message : String((e as Error).message ?? e));
+        }
+      }
+    }
+    if (ok && r.success) put(r.data);
+  }
+
+  function middleware(value: unknown, path: string, put: (d: unknown) => void): void {
+    if (!isObj(value)) {
+      err(path, path, 'expected a mapping with one middleware type, e.g. stripPrefix');
+      return;
+    }
+    const types = Object.keys(value);
+    if (types.length !== 1) {
+      err(path, path, types.length === 0 ? 'names no middleware type, e.g. stripPrefix' : `has ${types.length} types (${types.join(', ')}); a middleware has exactly one`);
+      return;
+    }
+    const type = types[0]!;
+    const options = value[type] ?? {}; // `compress:` with nothing under it means default options.
+    const at = `${path}.${type}`;
+    if (type === 'chain') {
+      keep(chainSchema, options, path, (d) => put({ chain: d }), at);
+      return;
+    }
+    const factory = middlewareFactory(type);
+    if (!factory) {
+      const known = [...middlewareTypes(), 'chain'];
+      const near = closest(type, known);
+      err(path, at, `unknown middleware type "${type}"${near ? ` (did you mean ${near}?)` : ''}`);
+      return;
+    }
+    keep(factory.schema, options, path, (d) => put({ [type]: d }), at);
+  }
+}
+
+/**
+ * referenceErrors finds references to elements that are not defined in this same configuration:
+ * a router's service and middlewares, a chain's members, weighted and mirrored services. Names
+ * qualified with another provider (`x@docker`) are skipped. Used by `gantry check` on one file;
+ * the watcher checks references after merging every provider.
+ */
+export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): ElementError[] {
+  const errors: ElementError[] = [];
+  // Elements that exist but were rejected already have their own error; naming them again as
+  // unknown would mislead, so names defined in the raw configuration count as known.
+  const names = (section: string, kind: string, valid: object) => {
+    const rawSection = isObj(raw) && isObj(raw[section]) ? raw[section] : {};
+    const rawKind = isObj(rawSection[kind]) ? rawSection[kind] : {};
+    return [...new Set([...Object.keys(valid), ...Object.keys(rawKind)])];
+  };
+  const services = names('http', 'services', cfg.http.services);
+  const middlewares = names('http', 'middlewares', cfg.http.middlewares);
+  const check = (path: string, at: string, what: string, name: string, known: string[]) => {
+    if (name.includes('@') || known.includes(name)) return;
+    errors.push({ path, message: `${at}: unknown ${what} "${name}"${didYouMean(name, known)}` });
+  };
+  for (const [name, r] of Object.entries(cfg.http.routers)) {
+    const p = `http.routers.${name}`;
+    check(p, `${p}.service`, 'service', r.service, services);
+    r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
+  }
+  for (const [name, m] of Object.entries(cfg.http.middlewares)) {
+    const [type, options] = middlewareType(m);
+    if (type !== 'chain') continue;
+    const p = `http.middlewares.${name}`;
+    (options as { middlewares: string[] }).middlewares.forEach((x, i) => check(p, `${p}.chain.middlewares[${i}]`, 'middleware', x, middlewares));
+  }
+  for (const [name, s] of Object.entries(cfg.http.services)) {
+    const p = `http.services.${name}`;
+    s.weighted?.services.forEach((x, i) => check(p, `${p}.weighted.services[${i}].name`, 'service', x.name, services));
+    if (s.mirroring) {
+      check(p, `${p}.mirroring.service`, 'service', s.mirroring.service, services);
+      s.mirroring.mirrors?.forEach((x, i) => check(p, `${p}.mirroring.mirrors[${i}].name`, 'service', x.name, services));
+    }
+  }
+  const tcpServices = names('tcp', 'services', cfg.tcp.services);
+  for (const [name, r] of Object.entries(cfg.tcp.routers)) {
+    const p = `tcp.routers.${name}`;
+    check(p, `${p}.service`, 'service', r.service, tcpServices);
+  }
+  return errors;
+}
+
+/** deepFreeze freezes plain objects and arrays only: a RegExp or class instance made by a schema keeps working. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v) || proto === Object.prototype || proto === null) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}

@@ -1,0 +1,63 @@
+/**
+ * parseConfigText reads a configuration file's text as YAML or TOML (chosen by the file name's
+ * extension: .toml is TOML, anything else YAML) and returns the plain data. Any syntax error,
+ * including a duplicated YAML key, is a ParseError with the 1-based line and column.
+ */
+import { parse as parseToml } from 'smol-toml';
+import { parseDocument } from 'yaml';
+import { ParseError } from '../errors.js';
+
+export type ConfigFormat = 'yaml' | 'toml';
+
+/** configFormat picks the parser from the file name; YAML is the default. */
+export function configFormat(fileName: string): ConfigFormat {
+  return /\.toml$/i.test(fileName) ? 'toml' : 'yaml';
+}
+
+/** isConfigFileName tells whether a directory entry is a configuration file (.yaml, .yml, .toml). */
+export function isConfigFileName(fileName: string): boolean {
+  return /\.(ya?ml|toml)$/i.test(fileName);
+}
+
+/** parseConfigText returns the document's data; an empty document is an empty object. */
+export function parseConfigText(text: string, fileName: string): unknown {
+  const data = configFormat(fileName) === 'toml' ? parseTomlText(text, fileName) : parseYamlText(text, fileName);
+  return data ?? {};
+}
+
+function parseYamlText(text: string, fileName: string): unknown {
+  // uniqueKeys (the default, made explicit) turns a duplicated key into an error instead of last-wins.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
+    throw new ParseError(fileName, pos.line, pos.col, firstLine(err.message).replace(/ at line \d+, column \d+:?$/, ''));
+  }
+  return doc.toJS({ maxAliasCount: 1000 });
+}
+
+function parseTomlText(text: string, fileName: string): unknown {
+  try {
+    return plain(parseToml(text));
+  } catch (e) {
+    const err = e as { line?: number; column?: number; message?: string };
+    const message = firstLine(String(err.message ?? e)).replace(/^Invalid TOML document: /, '');
+    throw new ParseError(fileName, err.line ?? 1, err.column ?? 1, message);
+  }
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return (i < 0 ? s : s.slice(0, i)).trim();
+}
+
+/** plain copies TOML's null-prototype tables into ordinary objects, like YAML's, for deep equality. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plain(x);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,224 @@
+/**
+ * The static configuration schema (how Gantry itself starts), with Traefik's option names.
+ * Parsing an input tree applies every default that does not depend on the machine (those are
+ * injected by load.ts before parsing) and turns durations into milliseconds, so the inferred
+ * output type is the resolved configuration the rest of Gantry reads.
+ */
+import { z } from 'zod';
+import { durationSchema } from '../dynamic/schema.js';
+import { parseDuration } from '../duration.js';
+import { parseLogLevel } from '../../observability/logger.js';
+
+/** ms is a duration option in milliseconds once parsed; `def` is the default as text ("30s"). */
+function ms(def: string) {
+  return durationSchema.transform((v) => parseDuration(v)!).prefault(def);
+}
+
+/** group is an always-present block of options whose fields have defaults. */
+function group<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.strictObject(shape).prefault({} as never);
+}
+
+/**
+ * section is a block that may be switched on with `true` (or a bare flag) and off with `false`;
+ * it resolves to its options or null when off.
+ */
+function section<S extends z.core.$ZodLooseShape>(shape: S, on = false) {
+  const obj = z.strictObject(shape);
+  const u = z.union([z.literal(false), obj]);
+  return (on ? u.prefault({} as never) : u.optional()).transform((v) => (v === undefined || v === false ? null : v));
+}
+
+const list = z.array(z.string());
+const addressRe = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]*):(\d{1,5})(\/(tcp|udp))?$/;
+
+/** splitAddress reads ":80", "0.0.0.0:80", "[::]:443/tcp" into host (empty = any), port and protocol. */
+export function splitAddress(address: string): { host: string; port: number; protocol: 'tcp' | 'udp' } | null {
+  const m = addressRe.exec(address);
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port > 65535) return null;
+  const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
+  return { host, port, protocol: (m[4] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+}
+
+const addressSchema = z.string().refine((a) => splitAddress(a) !== null, { message: 'not an address (use ":80", "0.0.0.0:80" or "[::]:443")' });
+const logLevelSchema = z
+  .string()
+  .refine((s) => parseLogLevel(s) !== null, { message: 'expected DEBUG, INFO, WARN or ERROR' })
+  .transform((s) => parseLogLevel(s)!);
+const lowerEnum = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(values));
+const tlsClientSchema = section({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  insecureSkipVerify: z.boolean().prefault(false),
+});
+
+const trustSchema = group({ trustedIPs: list.prefault([]), insecure: z.boolean().prefault(false) });
+
+const entryPointSchema = z
+  .strictObject({
+    address: addressSchema,
+    asDefault: z.boolean().prefault(false),
+    http: group({
+      redirections: group({
+        entryPoint: section({
+          to: z.string().min(1),
+          scheme: z.string().prefault('https'),
+          permanent: z.boolean().prefault(true),
+          priority: z.number().int().optional(),
+        }),
+      }),
+      middlewares: list.prefault([]),
+      tls: section({
+        certResolver: z.string().optional(),
+        options: z.string().optional(),
+        domains: z.array(z.strictObject({ main: z.string(), sans: list.optional() })).prefault([]),
+      }),
+    }),
+    proxyProtocol: section({ trustedIPs: list.prefault([]), insecure: z.boolean().prefault(false) }),
+    forwardedHeaders: trustSchema,
+    transport: group({
+      respondingTimeouts: group({ readTimeout: ms('60s'), writeTimeout: ms('0s'), idleTimeout: ms('180s') }),
+      lifeCycle: group({ requestAcceptGraceTimeout: ms('0s'), graceTimeOut: durationSchema.transform((v) => parseDuration(v)!).optional() }),
+      keepAliveMaxRequests: z.number().int().min(0).prefault(0),
+      keepAliveMaxTime: ms('0s'),
+    }),
+  })
+  .transform((ep) => ({ ...ep, ...splitAddress(ep.address)! }));
+
+const dockerShape = {
+  endpoint: z.string().prefault('unix:///var/run/docker.sock'),
+  exposedByDefault: z.boolean().prefault(true),
+  domain: z.string().prefault('docker.localhost'),
+  network: z.string().optional(),
+  defaultRule: z.string().optional(),
+  constraints: z.string().optional(),
+  watch: z.boolean().prefault(true),
+  useBindPortIP: z.boolean().prefault(false),
+  allowEmptyServices: z.boolean().prefault(false),
+  httpClientTimeout: ms('0s'),
+  tls: tlsClientSchema,
+};
+
+const acmeSchema = z.strictObject({
+  email: z.string().optional(),
+  caServer: z.string().prefault('https://acme-v02.api.letsencrypt.org/directory'),
+  storage: z.string().prefault('acme.json'),
+  keyType: z.enum(['EC256', 'EC384', 'RSA2048', 'RSA4096', 'RSA8192']).prefault('EC256'),
+  certificatesDuration: z.number().int().min(1).prefault(2160),
+  preferredChain: z.string().optional(),
+  eab: section({ kid: z.string(), hmacEncoded: z.string() }),
+  httpChallenge: section({ entryPoint: z.string().min(1) }),
+  tlsChallenge: section({}),
+});
+
+export const staticSchema = z.strictObject({
+  /** The file the rest was read from (absolute), or null. */
+  configFile: z.string().optional().transform((v) => v ?? null),
+  entryPoints: z.record(z.string(), entryPointSchema).prefault({}),
+  api: section(
+    {
+      address: addressSchema.prefault('127.0.0.1:8080'),
+      dashboard: z.boolean().prefault(true),
+      insecure: z.boolean().prefault(false),
+      /** `user:hash` entries (htpasswd lines: bcrypt, SHA1 or APR1 hashes). */
+      basicAuth: list.prefault([]),
+      debugHeaders: z.boolean().prefault(false),
+    },
+    true,
+  ),
+  providers: group({
+    /** Bursts of changes within this window are applied once (Traefik's default is 2s; ours is short for DESIGN's 100 ms). */
+    providersThrottleDuration: ms('50ms'),
+    rest: section({ storage: z.string().optional(), insecure: z.boolean().prefault(false) }, true),
+    file: section({ filename: z.string().optional(), directory: z.string().optional(), watch: z.boolean().prefault(true) }),
+    docker: section(dockerShape),
+    swarm: section({ ...dockerShape, refreshSeconds: z.number().int().min(1).prefault(15) }),
+    etcd: section({
+      endpoints: list.prefault(['127.0.0.1:2379']),
+      rootKey: z.string().prefault('gantry'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      tls: tlsClientSchema,
+    }),
+    consulCatalog: section({
+      endpoint: group({
+        address: z.string().prefault('127.0.0.1:8500'),
+        scheme: z.string().prefault('http'),
+        datacenter: z.string().optional(),
+        token: z.string().optional(),
+        tls: tlsClientSchema,
+      }),
+      prefix: z.string().prefault('gantry'),
+      exposedByDefault: z.boolean().prefault(true),
+      defaultRule: z.string().optional(),
+      constraints: z.string().optional(),
+      refreshInterval: ms('15s'),
+      watch: z.boolean().prefault(false),
+      connectAware: z.boolean().prefault(false),
+    }),
+  }),
+  certificatesResolvers: z.record(z.string(), z.strictObject({ acme: acmeSchema })).prefault({}),
+  serversTransport: group({
+    forwardingTimeouts: group({ dialTimeout: ms('30s'), responseHeaderTimeout: ms('0s'), idleConnTimeout: ms('90s') }),
+    maxIdleConnsPerHost: z.number().int().min(0).prefault(200),
+    insecureSkipVerify: z.boolean().prefault(false),
+    rootCAs: list.prefault([]),
+  }),
+  lifecycle: group({ graceTimeout: ms('10s'), requestAcceptGraceTimeout: ms('0s') }),
+  log: group({
+    level: logLevelSchema.prefault('INFO'),
+    format: lowerEnum(['text', 'json']).prefault('text'),
+    filePath: z.string().optional(),
+  }),
+  accessLog: section({
+    filePath: z.string().optional(),
+    format: lowerEnum(['common', 'json', 'text']).prefault('common'),
+    bufferingSize: z.number().int().min(0).prefault(0),
+    filters: group({
+      statusCodes: list.prefault([]),
+      retryAttempts: z.boolean().prefault(false),
+      minDuration: ms('0s'),
+    }),
+    fields: group({
+      defaultMode: z.enum(['keep', 'drop', 'redact']).prefault('keep'),
+      names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).prefault({}),
+      headers: group({
+        defaultMode: z.enum(['keep', 'drop', 'redact']).prefault('drop'),
+        names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).prefault({}),
+      }),
+    }),
+  }),
+  metrics: group({
+    prometheus: section({
+      buckets: z.array(z.number()).prefault([0.1, 0.3, 1.2, 5]),
+      addEntryPointsLabels: z.boolean().prefault(true),
+      addRoutersLabels: z.boolean().prefault(false),
+      addServicesLabels: z.boolean().prefault(true),
+      entryPoint: z.string().optional(),
+      manualRouting: z.boolean().prefault(false),
+    }),
+  }),
+  /** Processes sharing the ports; load.ts injects the number of cores when not given. */
+  workers: z.number().int().min(1).max(256).prefault(1),
+});
+
+export type StaticInput = z.input<typeof staticSchema>;
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** StaticConfig is the resolved, defaulted, frozen static configuration. Durations are milliseconds. */
+export type StaticConfig = DeepReadonly<z.output<typeof staticSchema>>;
+export type EntryPointConfig = StaticConfig['entryPoints'][string];
+export type ProvidersConfig = StaticConfig['providers'];
+export type AcmeConfig = StaticConfig['certificatesResolvers'][string]['acme'];

@@ -1,0 +1,55 @@
+/**
+ * redirectScheme redirects to the same URL with another scheme and optionally another port
+ * (Traefik `pkg/middlewares/redirect/redirect_scheme.go`). The port is dropped when it is the
+ * scheme's default. A request already at the target scheme and port goes on unchanged.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../../errors.js';
+import type { MiddlewareFactory } from '../types.js';
+import { requestHost, schemeOf, sendRedirect } from '../redirectRegex/redirect.js';
+
+export const redirectSchemeSchema = z.strictObject({
+  scheme: z.string(),
+  /** A string in Traefik; a number is accepted too (labels, YAML without quotes). */
+  port: z.union([z.string(), z.number().int()]).optional(),
+  permanent: z.boolean().optional(),
+});
+
+export type RedirectSchemeOptions = z.infer<typeof redirectSchemeSchema>;
+
+/** splitHostPort splits a Host header into host and ':port' ('' when absent); IPv6 keeps its brackets. */
+function splitHostPort(h: string): [string, string] {
+  const close = h.lastIndexOf(']');
+  const colon = h.lastIndexOf(':');
+  if (colon > close && colon >= 0 && (close >= 0 || h.indexOf(':') === colon)) return [h.slice(0, colon), h.slice(colon)];
+  return [h, ''];
+}
+
+export const redirectScheme: MiddlewareFactory<RedirectSchemeOptions> = {
+  type: 'redirectScheme',
+  schema: redirectSchemeSchema,
+  create(options, next) {
+    const scheme = options.scheme.trim();
+    if (scheme === '') throw new ConfigError('redirectScheme.scheme', 'you must provide a target scheme');
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*$/.test(scheme)) throw new ConfigError('redirectScheme.scheme', `invalid scheme ${JSON.stringify(scheme)}`);
+    const portText = options.port === undefined ? '' : String(options.port).trim();
+    if (portText !== '' && !/^\d{1,5}$/.test(portText)) throw new ConfigError('redirectScheme.port', `invalid port ${JSON.stringify(portText)}`);
+    const defaultPort = (scheme === 'http' && portText === '80') || (scheme === 'https' && portText === '443');
+    const portSuffix = portText !== '' && !defaultPort ? ':' + portText : '';
+    const prefix = scheme + '://';
+    const permanent = options.permanent === true;
+    return (req, res, ctx) => {
+      const current = schemeOf(ctx);
+      const [host, rawPort] = splitHostPort(requestHost(req, ctx));
+      const port = (current === 'http' && rawPort === ':80') || (current === 'https' && rawPort === ':443') ? '' : rawPort;
+      const target = ctx.target();
+      const oldURL = `${current}://${host}${port}${target}`;
+      const newURL = prefix + host + portSuffix + target;
+      if (newURL === oldURL) {
+        next(req, res, ctx);
+        return;
+      }
+      sendRedirect(req, res, ctx, newURL, permanent);
+    };
+  },
+};

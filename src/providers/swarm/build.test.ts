@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { SwarmNode, SwarmService, SwarmTask } from '../docker/types.js';
+import { buildSwarmConfig } from './build.js';
+
+// Tests run from dist/src/providers/swarm; the samples stay in the source tree.
+const DIR = new URL('../../../../src/providers/swarm/testdata/', import.meta.url);
+const load = <T>(f: string): T => JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as T;
+const services = load<SwarmService[]>('services-host-network.json');
+const tasks = load<SwarmTask[]>('tasks-host-network.json');
+const nodes = load<SwarmNode[]>('nodes.json');
+const local = nodes[0]!.ID;
+
+function urls(config: ReturnType<typeof buildSwarmConfig>['config'], name: string): string[] {
+  const svc = config.http?.services?.[name] as { loadBalancer: { servers: { url: string }[] } } | undefined;
+  return (svc?.loadBalancer.servers ?? []).map((s) => s.url);
+}
+
+test('host network: each task on 127.0.0.1 at port base + slot (recorded)', () => {
+  const res = buildSwarmConfig(services, tasks, nodes, { localNodeId: local });
+  assert.deepEqual(res.errors, []);
+  assert.deepEqual(res.config.http?.routers, { 'gantry-rec-swarm': { rule: 'PathPrefix(`/rec`)', service: 'gantry-rec-swarm' } });
+  assert.deepEqual(urls(res.config, 'gantry-rec-swarm'), ['http://127.0.0.1:18351', 'http://127.0.0.1:18352']);
+});
+
+test('a task whose container is being stopped is left out at once', () => {
+  const cid = tasks.find((t) => t.Slot === 1)!.Status!.ContainerStatus!.ContainerID!;
+  const res = buildSwarmConfig(services, tasks, nodes, { localNodeId: local, stopping: new Set([cid]) });
+  assert.deepEqual(urls(res.config, 'gantry-rec-swarm'), ['http://127.0.0.1:18352']);
+});
+
+test('a service without running tasks has no route', () => {
+  const res = buildSwarmConfig(services, [], nodes, { localNodeId: local });
+  assert.deepEqual(res.config, {});
+});
+
+/** overlay rewrites the recorded service onto an overlay network with a VIP, as `--network proxy` gives. */
+function overlay(lbswarm?: string): { svc: SwarmService[]; tasks: SwarmTask[] } {
+  const svc = structuredClone(services);
+  const s = svc[0]!;
+  s.Spec!.Labels = { 'gantry.http.routers.app.rule': 'Host(`app.test`)', 'gantry.http.services.app.loadbalancer.server.port': '8080' };
+  if (lbswarm) s.Spec!.Labels['gantry.docker.lbswarm'] = lbswarm;
+  s.Endpoint = { Spec: { Mode: 'vip' }, VirtualIPs: [{ NetworkID: 'ingressid', Addr: '10.0.0.2/24' }, { NetworkID: 'proxyid', Addr: '10.0.1.2/24' }] };
+  const ts = structuredClone(tasks);
+  ts.forEach((t, i) => {
+    t.NetworksAttachments = [
+      { Network: { ID: 'ingressid', Spec: { Name: 'ingress' } }, Addresses: [`10.0.0.${10 + i}/24`] },
+      { Network: { ID: 'proxyid', Spec: { Name: 'stack_proxy' } }, Addresses: [`10.0.1.${10 + i}/24`] },
+    ];
+  });
+  return { svc, tasks: ts };
+}
+
+test('overlay: the VIP on the chosen network by default', () => {
+  const o = overlay();
+  const res = buildSwarmConfig(o.svc, o.tasks, nodes, { network: 'proxy' });
+  assert.deepEqual(urls(res.config, 'app'), ['http://10.0.1.2:8080']);
+});
+
+test('overlay: lbswarm=false routes to each task', () => {
+  const o = overlay('false');
+  const res = buildSwarmConfig(o.svc, o.tasks, nodes, { network: 'proxy' });
+  assert.deepEqual(urls(res.config, 'app'), ['http://10.0.1.10:8080', 'http://10.0.1.11:8080']);
+  const noNet = buildSwarmConfig(o.svc, o.tasks, nodes, {});
+  assert.deepEqual(urls(noNet.config, 'app'), ['http://10.0.1.10:8080', 'http://10.0.1.11:8080'], 'ingress is never the choice');
+});

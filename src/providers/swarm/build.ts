@@ -1,0 +1,168 @@
+/**
+ * buildSwarmConfig turns Swarm services (their labels: `deploy.labels` in a stack file) and their
+ * running tasks into the Swarm provider's dynamic configuration.
+ *
+ * Where requests go:
+ * - By default to the service's virtual IP (Swarm balances; `gantry.docker.lbswarm=true`).
+ * - With `gantry.docker.lbswarm=false` (or `traefik.docker.lbswarm=false`), a DNS-round-robin
+ *   endpoint, or on the host network (no VIP there), to each running task. A host-network task
+ *   answers on its node: 127.0.0.1 when that is this node, else the node's address; its port is
+ *   `gantry.docker.portbase + Task.Slot` when that label is set (replicas on one host cannot share
+ *   a port), else the port label.
+ */
+import type { DynamicConfig } from '../../config/dynamic/schema.js';
+import { buildContainerConfig, envMap, labelValue, normalize, resolveServers } from '../../config/labels/index.js';
+import type { LabelPredicate } from '../docker/constraints.js';
+import { mergeConfigs, type SourcedConfig } from '../docker/merge.js';
+import type { SwarmNode, SwarmService, SwarmTask } from '../docker/types.js';
+import type { ProviderError } from '../provider.js';
+
+export interface SwarmBuildOptions {
+  exposedByDefault?: boolean;
+  domain?: string;
+  defaultRule?: string;
+  /** Network (name) whose VIP / task address to use. */
+  network?: string;
+  certResolver?: string;
+  constraints?: LabelPredicate;
+  /** This node's ID (`/info` Swarm.NodeID): its host-network tasks answer on 127.0.0.1. */
+  localNodeId?: string;
+  /** Task container IDs being stopped (kill/stop events): left out at once. */
+  stopping?: ReadonlySet<string>;
+}
+
+type Obj = Record<string, unknown>;
+
+function stripMask(addr: string): string {
+  const slash = addr.indexOf('/');
+  return slash < 0 ? addr : addr.slice(0, slash);
+}
+
+function boolLabel(labels: Record<string, string>, keys: string[]): boolean | undefined {
+  for (const k of keys) {
+    const v = labelValue(labels, k);
+    if (v !== undefined) return v.trim().toLowerCase() === 'true';
+  }
+  return undefined;
+}
+
+export function isRunningTask(t: SwarmTask, stopping?: ReadonlySet<string>): boolean {
+  if (t.DesiredState !== 'running' || t.Status?.State !== 'running') return false;
+  const cid = t.Status?.ContainerStatus?.ContainerID;
+  return !(cid && stopping?.has(cid));
+}
+
+function onHostNetwork(tasks: SwarmTask[]): boolean {
+  return tasks.some((t) => (t.NetworksAttachments ?? []).some((a) => a.Network?.Spec?.Name === 'host'));
+}
+
+/** servicePort is the single target port the endpoint publishes, if any. */
+function servicePort(s: SwarmService): number | undefined {
+  const ports = (s.Endpoint?.Ports ?? s.Spec?.EndpointSpec?.Ports ?? []).filter((p) => (p.Protocol ?? 'tcp') === 'tcp').map((p) => p.TargetPort);
+  const uniq = [...new Set(ports.filter((p): p is number => typeof p === 'number'))];
+  return uniq.length === 1 ? uniq[0] : undefined;
+}
+
+export function buildSwarmConfig(
+  services: SwarmService[],
+  tasks: SwarmTask[],
+  nodes: SwarmNode[],
+  opts: SwarmBuildOptions = {},
+): { config: DynamicConfig; errors: ProviderError[] } {
+  const parts: SourcedConfig[] = [];
+  const errors: ProviderError[] = [];
+  const byService = new Map<string, SwarmTask[]>();
+  for (const t of tasks) {
+    if (!t.ServiceID) continue;
+    const list = byService.get(t.ServiceID) ?? [];
+    list.push(t);
+    byService.set(t.ServiceID, list);
+  }
+  const nodeAddr = new Map(nodes.map((n) => [n.ID, n.Status?.Addr]));
+  const sorted = [...services].sort((a, b) => (a.Spec?.Name ?? a.ID).localeCompare(b.Spec?.Name ?? b.ID));
+  for (const svc of sorted) {
+    const name = svc.Spec?.Name ?? svc.ID;
+    const source = `service ${name}`;
+    const labels = svc.Spec?.Labels ?? {};
+    if (opts.constraints && !opts.constraints(labels)) continue;
+    const res = buildContainerConfig(
+      { source, name, serviceName: normalize(name), labels, env: envMap(svc.Spec?.TaskTemplate?.ContainerSpec?.Env) },
+      { exposedByDefault: opts.exposedByDefault, domain: opts.domain, defaultRule: opts.defaultRule, certResolver: opts.certResolver },
+    );
+    if (!res.enabled) continue;
+    errors.push(...res.errors);
+    const all = byService.get(svc.ID) ?? [];
+    const running = all.filter((t) => isRunningTask(t, opts.stopping));
+    if (running.length === 0) continue;
+    const network = labelValue(labels, 'gantry.docker.network') ?? labelValue(labels, 'traefik.docker.network') ?? opts.network;
+    const hostNet = onHostNetwork(all);
+    const lbSwarm = boolLabel(labels, ['gantry.docker.lbswarm', 'traefik.docker.lbswarm']) ?? true;
+    const vips = (svc.Endpoint?.VirtualIPs ?? []).filter((v) => v.Addr);
+    const dnsrr = (svc.Endpoint?.Spec?.Mode ?? svc.Spec?.EndpointSpec?.Mode) === 'dnsrr';
+    const defaultPort = servicePort(svc);
+
+    if (lbSwarm && !hostNet && !dnsrr && vips.length > 0) {
+      const netId = network ? networkId(all, network) : undefined;
+      const vip = (netId && vips.find((v) => v.NetworkID === netId)) || vips[0]!;
+      errors.push(...resolveServers(res.config, { host: stripMask(vip.Addr!), port: defaultPort }, source));
+      parts.push({ source, config: res.config });
+      continue;
+    }
+
+    const portBaseText = labelValue(labels, 'gantry.docker.portbase') ?? labelValue(labels, 'traefik.docker.portbase');
+    const portBase = portBaseText !== undefined ? Number(portBaseText.trim()) : undefined;
+    if (portBase !== undefined && !Number.isInteger(portBase)) {
+      errors.push({ source: `${source} label gantry.docker.portbase`, message: `${source}: label gantry.docker.portbase: ${JSON.stringify(portBaseText)} is not a number` });
+      continue;
+    }
+    for (const t of running.sort((a, b) => (a.Slot ?? 0) - (b.Slot ?? 0))) {
+      const tsource = `${source} task ${t.Slot ?? t.ID.slice(0, 12)}`;
+      let host: string | undefined;
+      if (hostNet) {
+        host = !t.NodeID || t.NodeID === opts.localNodeId ? '127.0.0.1' : nodeAddr.get(t.NodeID);
+      } else {
+        host = taskAddress(t, network);
+      }
+      if (!host) {
+        errors.push({ source: tsource, message: `${tsource}: no address${network ? ` on network ${network}` : ''}` });
+        continue;
+      }
+      const config = structuredClone(res.config);
+      let port = defaultPort;
+      if (portBase !== undefined && hostNet) {
+        port = portBase + (t.Slot ?? 0);
+        clearPlaceholderPorts(config);
+      }
+      errors.push(...resolveServers(config, { host, port }, tsource));
+      parts.push({ source: tsource, config });
+    }
+  }
+  const merged = mergeConfigs(parts);
+  return { config: merged.config, errors: [...errors, ...merged.errors] };
+}
+
+function networkId(tasks: SwarmTask[], name: string): string | undefined {
+  for (const t of tasks) for (const a of t.NetworksAttachments ?? []) if (a.Network?.Spec?.Name === name || a.Network?.Spec?.Name?.endsWith('_' + name)) return a.Network.ID;
+  return undefined;
+}
+
+function taskAddress(t: SwarmTask, network?: string): string | undefined {
+  const atts = (t.NetworksAttachments ?? []).filter((a) => (a.Addresses ?? []).length > 0);
+  const pick =
+    (network && atts.find((a) => a.Network?.Spec?.Name === network || a.Network?.Spec?.Name?.endsWith('_' + network))) ||
+    atts.find((a) => a.Network?.Spec?.Name !== 'ingress') ||
+    atts[0];
+  const addr = pick?.Addresses?.[0];
+  return addr ? stripMask(addr) : undefined;
+}
+
+/** With a port base, each task's port is base + slot, whatever a port label says. */
+function clearPlaceholderPorts(config: DynamicConfig): void {
+  for (const s of ['http', 'tcp', 'udp'] as const) {
+    const services = ((config as Obj)[s] as Obj | undefined)?.['services'] as Record<string, Obj> | undefined;
+    for (const svc of Object.values(services ?? {})) {
+      const servers = (svc['loadBalancer'] as Obj | undefined)?.['servers'] as Obj[] | undefined;
+      for (const srv of servers ?? []) if (srv['url'] === undefined && srv['address'] === undefined) delete srv['port'];
+    }
+  }
+}

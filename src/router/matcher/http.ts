@@ -1,0 +1,194 @@
+/**
+ * compileHttpRule: HTTP rule text → predicate tree (see http-matchers.ts), plus the hosts a rule
+ * requires and its default priority.
+ */
+import { RuleSyntaxError } from '../../errors.js';
+import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
+import { compileGoRegexp, GoRegexpError } from './goregexp.js';
+import {
+  ClientIPLeaf,
+  HeaderLeaf,
+  HeaderRegexpLeaf,
+  HostLeaf,
+  HostRegexpLeaf,
+  isASCII,
+  MethodLeaf,
+  PathLeaf,
+  PathPrefixLeaf,
+  PathRegexpLeaf,
+  QueryLeaf,
+} from './http-matchers.js';
+import { IPChecker } from './ip.js';
+import type { MatchRequest } from './request.js';
+import { AndPredicate, NotPredicate, OrPredicate, type Predicate } from './tree.js';
+
+type P = Predicate<MatchRequest>;
+
+/** regexpArg compiles a Go regexp argument, turning translation errors into RuleSyntaxError. */
+export function regexpArg(node: MatcherNode, k: number): RegExp {
+  try {
+    return compileGoRegexp(node.args[k]!);
+  } catch (err) {
+    if (err instanceof GoRegexpError) throw new RuleSyntaxError(`${node.name}: ${err.message}`, node.argPositions[k]!);
+    throw err;
+  }
+}
+
+/** ipArg builds the checker of a ClientIP argument. */
+export function ipArg(node: MatcherNode): IPChecker {
+  try {
+    return new IPChecker([node.args[0]!]);
+  } catch (err) {
+    throw new RuleSyntaxError(`ClientIP: ${(err as Error).message}`, node.argPositions[0]!);
+  }
+}
+
+function leaf(node: MatcherNode): P {
+  const a = node.args;
+  const at = (k: number): number => node.argPositions[k]!;
+  switch (node.name) {
+    case 'Host':
+      if (!isASCII(a[0]!)) throw new RuleSyntaxError(`Host: invalid value ${JSON.stringify(a[0])}, non-ASCII characters are not allowed`, at(0));
+      return new HostLeaf(a[0]!);
+    case 'HostRegexp':
+      if (!isASCII(a[0]!)) throw new RuleSyntaxError(`HostRegexp: invalid value ${JSON.stringify(a[0])}, non-ASCII characters are not allowed`, at(0));
+      return new HostRegexpLeaf(a[0]!, regexpArg(node, 0));
+    case 'Path':
+    case 'PathPrefix':
+      if (!a[0]!.startsWith('/')) throw new RuleSyntaxError(`${node.name}: path ${JSON.stringify(a[0])} does not start with a '/'`, at(0));
+      return node.name === 'Path' ? new PathLeaf(a[0]!) : new PathPrefixLeaf(a[0]!);
+    case 'PathRegexp':
+      return new PathRegexpLeaf(a[0]!, regexpArg(node, 0));
+    case 'Method':
+      return new MethodLeaf(a[0]!);
+    case 'Header':
+      return new HeaderLeaf(a[0]!, a[1]!);
+    case 'HeaderRegexp':
+      return new HeaderRegexpLeaf(a[0]!, a[1]!, regexpArg(node, 1));
+    case 'Query':
+      return new QueryLeaf(formatMatcher('Query', a), a[0]!, a[1] ?? '', null);
+    case 'QueryRegexp':
+      // With one argument, QueryRegexp is Query (Traefik's queryRegexp calls query).
+      return new QueryLeaf(formatMatcher('QueryRegexp', a), a[0]!, a[1] ?? '', a.length === 2 ? regexpArg(node, 1) : null);
+    case 'ClientIP':
+      return new ClientIPLeaf(a[0]!, ipArg(node));
+    default:
+      throw new RuleSyntaxError(`unknown matcher "${node.name}"`, node.position);
+  }
+}
+
+function build(node: RuleNode): P {
+  switch (node.kind) {
+    case 'matcher':
+      return leaf(node);
+    case 'and':
+      return new AndPredicate(build(node.left), build(node.right));
+    case 'or':
+      return new OrPredicate(build(node.left), build(node.right));
+    case 'not':
+      return new NotPredicate(build(node.operand));
+  }
+}
+
+/**
+ * requiredHosts returns the exact hosts one of which every matching request must have, or null
+ * when the rule can match some other host. Wildcard Host expressions, HostRegexp and negated
+ * Host give null.
+ */
+export function requiredHosts(node: RuleNode, negated = false): string[] | null {
+  switch (node.kind) {
+    case 'matcher':
+      if (negated || node.name !== 'Host') return null;
+      return node.args[0]!.startsWith('*') ? null : [node.args[0]!.toLowerCase()];
+    case 'not':
+      return requiredHosts(node.operand, !negated);
+    case 'and':
+    case 'or': {
+      // Under negation, De Morgan swaps the operators.
+      const isAnd = (node.kind === 'and') !== negated;
+      const l = requiredHosts(node.left, negated);
+      const r = requiredHosts(node.right, negated);
+      if (isAnd) {
+        // Each side is a necessary condition; keep the smaller one.
+        if (l === null) return r;
+        if (r === null) return l;
+        return l.length <= r.length ? l : r;
+      }
+      if (l === null || r === null) return null;
+      return [...new Set([...l, ...r])];
+    }
+  }
+}
+
+/** positiveHosts lists Host values not under negation, as Traefik's ParseDomains does. */
+function positiveHosts(node: RuleNode, negated: boolean, out: string[]): void {
+  if (node.kind === 'matcher') {
+    if (!negated && node.name === 'Host') out.push(node.args[0]!.toLowerCase());
+  } else if (node.kind === 'not') positiveHosts(node.operand, !negated, out);
+  else {
+    positiveHosts(node.left, negated, out);
+    positiveHosts(node.right, negated, out);
+  }
+}
+
+/**
+ * defaultHttpPriority is Traefik's GetRulePriority: the rule's length in bytes (Go's len), minus 2
+ * for each positive `**.` double-wildcard Host so that it ranks below the hosts it covers.
+ */
+export function defaultHttpPriority(rule: string): number {
+  try {
+    return httpPriorityOfTree(rule, parseRule(rule, 'http'));
+  } catch {
+    return Buffer.byteLength(rule, 'utf8');
+  }
+}
+
+/** httpPriorityOfTree is defaultHttpPriority for a rule already parsed. */
+export function httpPriorityOfTree(rule: string, tree: RuleNode): number {
+  let priority = Buffer.byteLength(rule, 'utf8');
+  const hosts: string[] = [];
+  positiveHosts(tree, false, hosts);
+  for (const h of hosts) if (h.startsWith('**.')) priority -= 2;
+  return priority;
+}
+
+/** CompiledRule is a rule ready to match requests. */
+export interface CompiledRule<R = MatchRequest> {
+  readonly rule: string;
+  readonly tree: RuleNode;
+  match(req: R): boolean;
+  /** null when the request matches, else a short reason. */
+  explain(req: R): string | null;
+  /** Exact host names one of which every match requires (lower-case), or null. */
+  readonly hosts: readonly string[] | null;
+}
+
+class CompiledHttpRule implements CompiledRule<MatchRequest> {
+  readonly rule: string;
+  readonly tree: RuleNode;
+  readonly hosts: readonly string[] | null;
+  readonly #root: P;
+
+  constructor(rule: string, tree: RuleNode, root: P) {
+    this.rule = rule;
+    this.tree = tree;
+    this.#root = root;
+    const hosts = requiredHosts(tree);
+    this.hosts = hosts === null ? null : Object.freeze(hosts);
+  }
+
+  match(req: MatchRequest): boolean {
+    return this.#root.match(req);
+  }
+
+  explain(req: MatchRequest): string | null {
+    return this.#root.explain(req);
+  }
+}
+
+/** compileHttpRule parses and compiles an HTTP rule; it throws RuleSyntaxError. */
+export function compileHttpRule(rule: string): CompiledRule<MatchRequest> {
+  const tree = parseRule(rule, 'http');
+  return new CompiledHttpRule(rule, tree, build(tree));
+}
+
