@@ -85,7 +85,7 @@ export class Gantry {
             // The head must arrive well before Node's 60 s default (slowloris); never after readTimeout.
             headerTimeoutMs: Math.min(rt.readTimeout || 10_000, 10_000),
             maxHeaderSize: 16 * 1024,
-            normalize: { allowEncodedSlash: false, allowEncodedBackslash: false },
+            normalize: { allowEncodedSlash: ep.http.encodedCharacters.allowEncodedSlash, allowEncodedBackslash: ep.http.encodedCharacters.allowEncodedBackSlash },
           },
           () => this.watcher.current,
           (addr) => insecure || trustedIPs.contains(addr),

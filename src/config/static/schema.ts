@@ -75,6 +75,8 @@ const entryPointSchema = z
         }),
       }),
       middlewares: list.prefault([]),
+      /** Encoded `/` and `\` in paths are refused (400) unless allowed: a backend that decodes them would see another path than the one routed. */
+      encodedCharacters: group({ allowEncodedSlash: z.boolean().prefault(false), allowEncodedBackSlash: z.boolean().prefault(false) }),
       tls: section({
         certResolver: z.string().optional(),
         options: z.string().optional(),
