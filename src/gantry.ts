@@ -19,10 +19,18 @@ import { IPMatcher } from './middlewares/ip.js';
 import { createProviders } from './providers/index.js';
 import './middlewares/index.js';
 
+/**
+ * Role of this process: `all` does everything (one process); with --workers the primary is the
+ * `control` process (providers, API; no listeners) and each worker `serve`s the entrypoints from
+ * configurations the primary sends it.
+ */
+export type GantryRole = 'all' | 'control' | 'serve';
+
 export interface GantryOptions {
   config: StaticConfig;
   cwd: string;
   logger?: Logger;
+  role?: GantryRole;
 }
 
 export class Gantry {
@@ -34,12 +42,14 @@ export class Gantry {
   readonly providers: Provider[];
   readonly health = new HealthCheckRegistry();
   api: ApiServer | null = null;
+  readonly role: GantryRole;
   #accessLog: AccessLog | null = null;
   #stopping: Promise<void> | null = null;
 
   constructor(opts: GantryOptions) {
     const c = opts.config;
     this.config = c;
+    this.role = opts.role ?? 'all';
     this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text');
     const t = c.serversTransport;
     this.registry = new UpstreamRegistry({
@@ -94,7 +104,8 @@ export class Gantry {
         ),
       );
     }
-    this.providers = createProviders(c, opts.cwd, this.logger);
+    this.providers = this.role === 'serve' ? [] : createProviders(c, opts.cwd, this.logger);
+    if (this.role === 'control') this.entrypoints.length = 0;
   }
 
   get snapshot(): Snapshot {
@@ -107,7 +118,7 @@ export class Gantry {
     this.watcher.applyNow();
     for (const ep of this.entrypoints) await ep.listen();
     const api = this.config.api;
-    if (api !== null) {
+    if (api !== null && this.role !== 'serve') {
       this.api = new ApiServer(
         { address: api.address, insecure: api.insecure, authorize: null },
         () => this.watcher.current,

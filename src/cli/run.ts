@@ -4,7 +4,10 @@
  */
 import { loadStaticConfig } from '../config/static/index.js';
 import { ConfigError } from '../errors.js';
+import cluster from 'node:cluster';
 import { Gantry } from '../gantry.js';
+import { runPrimary } from '../cluster/primary.js';
+import { runWorker } from '../cluster/worker.js';
 
 export async function runCommand(argv: string[]): Promise<void> {
   let config;
@@ -16,6 +19,11 @@ export async function runCommand(argv: string[]): Promise<void> {
       process.exit(1);
     }
     throw err;
+  }
+  if (config.workers > 1) {
+    if (cluster.isPrimary) await runPrimary(config, process.cwd());
+    else await runWorker(config, process.cwd());
+    return;
   }
   const gantry = new Gantry({ config, cwd: process.cwd() });
   let stopping = false;

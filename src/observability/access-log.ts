@@ -72,6 +72,7 @@ export class AccessLog {
       return (
         JSON.stringify({
           time: new Date().toISOString(),
+          pid: process.pid,
           clientIP: ctx.remoteAddr,
           method: req.method,
           host: ctx.host,

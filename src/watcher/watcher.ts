@@ -61,6 +61,22 @@ export class ConfigWatcher {
     this.#schedule();
   };
 
+  /** messages are the provider configurations the current snapshot was built from (sorted). */
+  get messages(): ConfigMessage[] {
+    return [...this.#latest.values()].sort((a, b) => (a.provider < b.provider ? -1 : 1));
+  }
+
+  /**
+   * replaceAll sets every provider's configuration at once and applies it immediately (no
+   * throttle): workers use it to apply exactly what the primary applied.
+   */
+  replaceAll(messages: readonly ConfigMessage[]): Snapshot {
+    this.#latest = new Map(messages.map((m) => [m.provider, m]));
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    return this.applyNow();
+  }
+
   /** remove forgets a provider (when it stops). */
   remove(provider: string): void {
     if (this.#latest.delete(provider)) this.#schedule();
@@ -78,7 +94,7 @@ export class ConfigWatcher {
   /** applyNow builds and swaps a snapshot from the latest configurations (if they changed). */
   applyNow(): Snapshot {
     this.#lastApply = Date.now();
-    const messages = [...this.#latest.values()].sort((a, b) => (a.provider < b.provider ? -1 : 1));
+    const messages = this.messages;
     const key = JSON.stringify(messages);
     if (key === this.#lastKey) return this.#current;
     const started = performance.now();

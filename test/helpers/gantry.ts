@@ -109,7 +109,9 @@ export interface StartOptions {
 
 /** startGantry runs `bin/gantry run ARGS` with JSON logs and waits until it listens. */
 export async function startGantry(args: string[], opts: StartOptions = {}): Promise<GantryProcess> {
-  const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', ...args], {
+  // One process unless the test is about workers: RSS, rate limits and logs then belong to one process.
+  const workers = args.some((a) => a.startsWith('--workers')) ? [] : ['--workers=1'];
+  const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', ...workers, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

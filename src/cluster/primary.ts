@@ -1,0 +1,67 @@
+/**
+ * runPrimary runs the control process of `--workers=N`: providers, the configuration watcher and
+ * the API live here; N worker processes share the listening ports and serve requests. After every
+ * applied snapshot the primary sends the exact provider configurations it was built from to every
+ * worker, which compiles and swaps its own snapshot at once. A worker that dies is replaced.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { StaticConfig } from '../config/static/index.js';
+import { Gantry } from '../gantry.js';
+import { isMessage, type ConfigUpdate, type WorkerApplied } from './messages.js';
+
+export async function runPrimary(config: StaticConfig, cwd: string): Promise<void> {
+  // Let the kernel spread connections over the workers' shared sockets: round-robin through the
+  // primary would make it a hop on every new connection.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const gantry = new Gantry({ config, cwd, role: 'control' });
+  const log = gantry.logger.child({ component: 'cluster' });
+  const workers = new Set<Worker>();
+  let stopping = false;
+
+  const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages });
+  const send = (w: Worker, msg: ConfigUpdate) => {
+    if (w.isConnected()) w.send(msg);
+  };
+
+  const fork = (): void => {
+    const w = cluster.fork();
+    workers.add(w);
+    w.on('message', (m: unknown) => {
+      if (isMessage(m, 'gantry:hello')) send(w, update());
+      else if (isMessage<WorkerApplied>(m, 'gantry:applied')) log.debug('worker applied configuration', { worker: w.id, version: m.version });
+    });
+    w.on('exit', (code, signal) => {
+      workers.delete(w);
+      if (stopping) return;
+      log.error('worker exited; starting another', { worker: w.id, code, signal });
+      fork();
+    });
+  };
+
+  gantry.watcher.onSnapshot(() => {
+    const msg = update();
+    for (const w of workers) send(w, msg);
+  });
+
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('signal received; draining workers', { signal });
+    const grace = config.lifecycle.graceTimeout;
+    const exited = [...workers].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    for (const w of workers) if (w.isConnected()) w.send({ type: 'gantry:shutdown' });
+    const timer = setTimeout(() => {
+      for (const w of workers) w.process.kill('SIGKILL');
+    }, grace + 5000);
+    await Promise.all(exited);
+    clearTimeout(timer);
+    await gantry.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await gantry.start();
+  for (let i = 0; i < config.workers; i++) fork();
+  log.info('workers started', { workers: config.workers });
+}

@@ -1,0 +1,45 @@
+/**
+ * runWorker serves the entrypoints in one worker process of `--workers=N`. It asks the primary for
+ * the current configuration and starts listening only once that configuration is live, so a
+ * worker never answers 404 for routes the others serve. Signals are the primary's business:
+ * workers drain when the primary says so, or when the primary is gone.
+ */
+import type { StaticConfig } from '../config/static/index.js';
+import { Gantry } from '../gantry.js';
+import { isMessage, type ConfigUpdate } from './messages.js';
+
+export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
+  const gantry = new Gantry({ config, cwd, role: 'serve' });
+  let listening = false;
+  let stopping = false;
+
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    gantry.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  // Ctrl-C reaches the whole process group; the primary coordinates the shutdown.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  process.on('disconnect', stop);
+
+  process.on('message', (m: unknown) => {
+    if (isMessage<ConfigUpdate>(m, 'gantry:config')) {
+      gantry.watcher.replaceAll(m.messages);
+      process.send?.({ type: 'gantry:applied', version: m.version });
+      if (!listening) {
+        listening = true;
+        gantry.start().catch((err) => {
+          gantry.logger.error('worker start failed', { error: err as Error });
+          process.exit(1);
+        });
+      }
+    } else if (isMessage(m, 'gantry:shutdown')) {
+      stop();
+    }
+  });
+  process.send?.({ type: 'gantry:hello' });
+}
