@@ -9,7 +9,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
 fi
 npm run build
 sh scripts/testbed/up.sh
-trap 'sh scripts/testbed/down.sh >/dev/null 2>&1 || true' EXIT INT TERM
+# TESTBED_KEEP=1 leaves the test bed running afterwards (for repeated local runs).
+[ -n "${TESTBED_KEEP:-}" ] || trap 'sh scripts/testbed/down.sh >/dev/null 2>&1 || true' EXIT INT TERM
 sh scripts/testbed/check.sh
 # One file at a time: several tests start real servers and measure timings on a 2-core machine.
 node --test --test-concurrency=1 dist/src dist/test/integration

@@ -1,0 +1,41 @@
+/**
+ * The embedded default of `npm start`: `gantry run` with no arguments listens on web (:80 as
+ * root, else :8000) and the API (127.0.0.1:8080), reads dynamic.yaml from the working directory
+ * (watched), and runs one worker per core.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GantryProcess, gantryBin, serviceYaml, startBackend, tempDir, waitFor, writeAtomic } from '../helpers/gantry.js';
+import { get } from '../helpers/http.js';
+
+describe('embedded default (no arguments)', () => {
+  it('serves dynamic.yaml from the working directory on the default ports', async () => {
+    const b = await startBackend('demo');
+    const b2 = await startBackend('demo2');
+    const tmp = tempDir();
+    fs.writeFileSync(path.join(tmp.dir, 'dynamic.yaml'), serviceYaml('demo', 'demo.localhost', [b.url]));
+    const webPort = process.getuid?.() === 0 ? 80 : 8000;
+    const proc = spawn(process.execPath, [gantryBin], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    const g = new GantryProcess(proc);
+    try {
+      await waitFor(async () => {
+        if (g.exitCode !== null) throw new Error(`gantry exited ${g.exitCode}: ${g.logText()}`);
+        const r = await get(`http://127.0.0.1:${webPort}/`, { host: 'demo.localhost' });
+        return r.status === 200 && r.headers['x-backend'] === 'demo';
+      }, 10_000, () => g.logText());
+      const ping = await get('http://127.0.0.1:8080/ping');
+      assert.equal(ping.status, 200);
+      // The default is watched.
+      writeAtomic(path.join(tmp.dir, 'dynamic.yaml'), serviceYaml('demo', 'demo.localhost', [b2.url]));
+      await waitFor(async () => (await get(`http://127.0.0.1:${webPort}/`, { host: 'demo.localhost' })).headers['x-backend'] === 'demo2', 2000);
+    } finally {
+      assert.equal(await g.stop('SIGTERM'), 0);
+      await b.close();
+      await b2.close();
+      tmp.cleanup();
+    }
+  });
+});
