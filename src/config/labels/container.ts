@@ -11,6 +11,8 @@
  */
 import type { ProviderError } from '../../providers/provider.js';
 import type { DynamicConfig } from '../dynamic/schema.js';
+import { RuleSyntaxError } from '../../errors.js';
+import { parseRule } from '../../router/rule/parser.js';
 import { decodeFlat } from './decode.js';
 import { dockerFlowProxy, nginxProxy, traefikV1 } from './dialects.js';
 import { DEFAULT_RULE, renderTemplate, TemplateError } from './template.js';
@@ -92,6 +94,9 @@ export function buildContainerConfig(src: LabelSource, opts: LabelOptions = {}):
       config = mergePreferFirst(config, withRouter.config);
     }
   }
+  // A rule that does not parse is a bad label too, reported here where the container and the label
+  // are known (the watcher would only know the router `name@docker`).
+  errors.push(...ruleErrors(config, src));
   // A bad label skips the container's routers: without them no request reaches a half-configured service.
   if (errors.length > 0) {
     for (const s of SECTIONS) delete (config[s] as Obj | undefined)?.['routers'];
@@ -99,6 +104,43 @@ export function buildContainerConfig(src: LabelSource, opts: LabelOptions = {}):
   complete(config, src, opts, errors, errors.length > 0);
   prune(config);
   return { enabled, config, errors };
+}
+
+/**
+ * ruleErrors parses every router rule of the container's configuration and names the label it came
+ * from (the native or Traefik v2 key, else the legacy dialect's rule label).
+ */
+function ruleErrors(config: DynamicConfig, src: LabelSource): ProviderError[] {
+  const out: ProviderError[] = [];
+  for (const kind of ['http', 'tcp'] as const) {
+    const routers = ((config[kind] as Obj | undefined)?.['routers'] as Record<string, Obj> | undefined) ?? {};
+    for (const [name, r] of Object.entries(routers)) {
+      const rule = r['rule'];
+      if (typeof rule !== 'string') continue;
+      try {
+        parseRule(rule, kind);
+      } catch (err) {
+        if (!(err instanceof RuleSyntaxError)) throw err;
+        const label = ruleLabel(src.labels, kind, name);
+        out.push({
+          path: `${kind}.routers.${name}`,
+          source: `${src.source} label ${label}`,
+          message: `${src.source}: label "${label}": rule ${JSON.stringify(rule)}: ${err.message}`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function ruleLabel(labels: Record<string, string>, kind: 'http' | 'tcp', router: string): string {
+  for (const prefix of ['gantry', 'traefik']) {
+    const want = `${prefix}.${kind}.routers.${router}.rule`.toLowerCase();
+    const key = Object.keys(labels).find((k) => k.toLowerCase() === want);
+    if (key !== undefined) return key;
+  }
+  const legacy = Object.keys(labels).find((k) => /^traefik\.(?:[^.]+\.)?frontend\.rule$/i.test(k));
+  return legacy ?? `${kind}.routers.${router}.rule`;
 }
 
 function hasRouter(c: DynamicConfig): boolean {
