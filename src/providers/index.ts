@@ -8,6 +8,10 @@ import type { Provider } from './provider.js';
 import { FileProvider } from './file/index.js';
 import { DockerProvider } from './docker/index.js';
 import { SwarmProvider } from './swarm/index.js';
+import path from 'node:path';
+import { EtcdClient, EtcdProvider } from './etcd/index.js';
+import { ConsulCatalogProvider } from './consul/index.js';
+import { EtcdStorage, FileStorage, RestProvider, type InstanceRegistry } from './rest/index.js';
 
 type DockerSection = NonNullable<StaticConfig['providers']['docker']>;
 
@@ -25,7 +29,7 @@ function dockerCommon(d: DockerSection) {
   };
 }
 
-export function createProviders(c: StaticConfig, _cwd: string, _logger: Logger): Provider[] {
+export function createProviders(c: StaticConfig, cwd: string, logger: Logger): Provider[] {
   const out: Provider[] = [];
   const p = c.providers;
   // Paths in the static configuration are already absolute (resolved against the working directory).
@@ -34,5 +38,36 @@ export function createProviders(c: StaticConfig, _cwd: string, _logger: Logger):
     out.push(new DockerProvider({ ...dockerCommon(p.docker), useBindPortIP: p.docker.useBindPortIP, allowEmptyServices: p.docker.allowEmptyServices }));
   }
   if (p.swarm !== null) out.push(new SwarmProvider({ ...dockerCommon(p.swarm), refreshSeconds: p.swarm.refreshSeconds }));
+  // Registries are started before the REST provider, whose Docker Flow Proxy registrations read them.
+  const registries: InstanceRegistry[] = [];
+  let etcd: EtcdProvider | null = null;
+  if (p.etcd !== null) {
+    const client = new EtcdClient({ endpoints: [...p.etcd.endpoints], logger: logger.child({ component: 'etcd' }) });
+    // `registratorPrefix` is Registrator's URI path (etcd://host:2379/services); read when the static schema offers it.
+    const registratorPrefix = (p.etcd as { registratorPrefix?: string }).registratorPrefix ?? '/services';
+    etcd = new EtcdProvider({ client, rootKey: p.etcd.rootKey, registratorPrefix });
+    out.push(etcd);
+    registries.push(etcd);
+  }
+  if (p.consulCatalog !== null) {
+    const cc = p.consulCatalog;
+    const consul = new ConsulCatalogProvider({
+      address: cc.endpoint.address,
+      scheme: cc.endpoint.scheme,
+      datacenter: cc.endpoint.datacenter,
+      token: cc.endpoint.token,
+      prefix: cc.prefix,
+      exposedByDefault: cc.exposedByDefault,
+      defaultRule: cc.defaultRule,
+      waitMs: cc.refreshInterval,
+    });
+    out.push(consul);
+    registries.push(consul);
+  }
+  if (p.rest !== null) {
+    // With etcd on, registrations live in etcd so that every replica serves them; else in a local file.
+    const storage = etcd !== null ? new EtcdStorage(etcd.client, etcd.restStateKey) : new FileStorage(p.rest.storage ?? path.resolve(cwd, 'gantry-rest.json'));
+    out.push(new RestProvider({ storage, registries }));
+  }
   return out;
 }

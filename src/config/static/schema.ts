@@ -114,6 +114,10 @@ const acmeSchema = z.strictObject({
   storage: z.string().prefault('acme.json'),
   keyType: z.enum(['EC256', 'EC384', 'RSA2048', 'RSA4096', 'RSA8192']).prefault('EC256'),
   certificatesDuration: z.number().int().min(1).prefault(2160),
+  /** Renew a certificate this long before it expires (default: a third of certificatesDuration, 30 days for 90-day certificates). */
+  renewBefore: durationSchema.transform((v) => parseDuration(v)!).optional(),
+  /** How often certificates are checked for renewal (and storage re-read for other replicas' renewals). */
+  renewCheckInterval: ms('1h'),
   preferredChain: z.string().optional(),
   eab: section({ kid: z.string(), hmacEncoded: z.string() }),
   httpChallenge: section({ entryPoint: z.string().min(1) }),
@@ -145,6 +149,8 @@ export const staticSchema = z.strictObject({
     etcd: section({
       endpoints: list.prefault(['127.0.0.1:2379']),
       rootKey: z.string().prefault('gantry'),
+      /** Registrator's layout: `<registratorPrefix>/<service>/<id>` = `host:port` fills that service's servers. */
+      registratorPrefix: z.string().prefault('/services'),
       username: z.string().optional(),
       password: z.string().optional(),
       tls: tlsClientSchema,
