@@ -69,6 +69,8 @@ export function routerViews(s: Snapshot): RouterView[] {
     if (c['tls'] !== undefined) v.tls = c['tls'];
     const using = (el as Element<unknown> & { using?: string[] }).using;
     if (using) v.using = using;
+    // Served on some entrypoints despite an error (e.g. one unknown entrypoint): a warning, not disabled.
+    if (el.config !== null && el.errors.length > 0 && using !== undefined && using.length > 0) v.status = 'warning';
     out.push(v);
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -120,6 +122,65 @@ export function middlewareViews(s: Snapshot): MiddlewareView[] {
     const [type] = Object.keys(c);
     const v: MiddlewareView = { ...base(el), ...c };
     if (type) v.type = type;
+    const users = usedBy.get(el.name);
+    if (users) v.usedBy = users;
+    out.push(v);
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export interface TcpRouterView {
+  name: string;
+  provider: string;
+  status: Status;
+  rule?: string;
+  service?: string;
+  entryPoints?: string[];
+  priority?: number;
+  tls?: unknown;
+  error?: string[];
+}
+
+export interface TcpServiceView {
+  name: string;
+  provider: string;
+  status: Status;
+  type?: string;
+  loadBalancer?: unknown;
+  weighted?: unknown;
+  usedBy?: string[];
+  error?: string[];
+}
+
+export function tcpRouterViews(s: Snapshot): TcpRouterView[] {
+  const out: TcpRouterView[] = [];
+  for (const el of s.merged.tcp.routers.values()) {
+    const c = (el.config ?? el.raw ?? {}) as Record<string, unknown>;
+    const v: TcpRouterView = { ...base(el), rule: c['rule'] as string, service: c['service'] as string };
+    if (c['entryPoints']) v.entryPoints = c['entryPoints'] as string[];
+    if (typeof c['priority'] === 'number') v.priority = c['priority'];
+    if (c['tls'] !== undefined) v.tls = c['tls'];
+    out.push(v);
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export function tcpServiceViews(s: Snapshot): TcpServiceView[] {
+  const usedBy = new Map<string, string[]>();
+  for (const r of s.merged.tcp.routers.values()) {
+    const svc = (r.config as { service?: string } | null)?.service;
+    if (svc) usedBy.set(svc, [...(usedBy.get(svc) ?? []), r.name]);
+  }
+  const out: TcpServiceView[] = [];
+  for (const el of s.merged.tcp.services.values()) {
+    const c = (el.config ?? el.raw ?? {}) as Record<string, unknown>;
+    const v: TcpServiceView = { ...base(el) };
+    for (const t of ['loadBalancer', 'weighted'] as const) {
+      if (c[t] !== undefined) {
+        v.type = t;
+        v[t] = c[t];
+      }
+    }
     const users = usedBy.get(el.name);
     if (users) v.usedBy = users;
     out.push(v);

@@ -8,8 +8,12 @@ import type { Logger } from '../observability/logger.js';
 import { parseListenAddress } from '../entrypoints/address.js';
 import type { Snapshot } from '../watcher/snapshot.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
-import { middlewareViews, routerViews, serviceViews } from './runtime-view.js';
+import { middlewareViews, routerViews, serviceViews, tcpRouterViews, tcpServiceViews } from './runtime-view.js';
 import { VERSION } from '../version.js';
+import type { Metrics, StatsSnapshot, GaugeSources } from '../observability/metrics.js';
+import { renderPrometheus } from '../observability/metrics.js';
+import { explainRequest } from './explain.js';
+import { DashboardFiles, defaultDashboardDir } from './dashboard.js';
 
 export type ApiRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
@@ -17,7 +21,24 @@ export interface ApiOptions {
   address: string;
   insecure: boolean;
   /** Checks credentials when the API is not on loopback; null = no credentials configured. */
-  authorize: ((req: IncomingMessage) => boolean) | null;
+  authorize: ((req: IncomingMessage) => boolean | Promise<boolean>) | null;
+}
+
+/** ApiExtensions are the optional parts: traffic counters, /metrics, the dashboard. */
+export interface ApiExtensions {
+  /** Traffic counters of this process (for /api/stats and /metrics); null = none. */
+  metrics?: Metrics | null;
+  /**
+   * stats returns the counters to show; by default this process's. With several workers the
+   * primary passes a function that sums every worker's `snapshotStats()` (mergeStats).
+   */
+  stats?: (() => StatsSnapshot | Promise<StatsSnapshot>) | null;
+  /** Serve /metrics in Prometheus format from these gauges; null = off. */
+  prometheus?: GaugeSources | null;
+  /** Serve the dashboard at /dashboard/ from this directory (dist/web by default); null = off. */
+  dashboardDir?: string | null;
+  /** What /api/overview reports under `features`. */
+  features?: { tracing: string; metrics: string; accessLog: boolean };
 }
 
 export class ApiServer {
@@ -29,9 +50,13 @@ export class ApiServer {
   #routes: ApiRoute[] = [];
   #needsAuth: boolean;
   #entrypoints: () => unknown[];
+  #ext: ApiExtensions;
+  #dashboard: DashboardFiles | null;
 
-  constructor(opts: ApiOptions, snapshot: () => Snapshot, registry: UpstreamRegistry, entrypoints: () => unknown[], logger: Logger) {
+  constructor(opts: ApiOptions, snapshot: () => Snapshot, registry: UpstreamRegistry, entrypoints: () => unknown[], logger: Logger, ext: ApiExtensions = {}) {
     this.#opts = opts;
+    this.#ext = ext;
+    this.#dashboard = ext.dashboardDir === null ? null : new DashboardFiles(ext.dashboardDir ?? defaultDashboardDir);
     this.#logger = logger.child({ component: 'api' });
     this.#snapshot = snapshot;
     this.#registry = registry;
@@ -86,7 +111,7 @@ export class ApiServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://api');
-    if (this.#needsAuth && (this.#opts.authorize === null || !this.#opts.authorize(req))) {
+    if (this.#needsAuth && (this.#opts.authorize === null || !(await this.#opts.authorize(req)))) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="gantry"' });
       res.end(JSON.stringify({ message: 'authentication required' }) + '\n');
       return;
@@ -98,6 +123,12 @@ export class ApiServer {
     }
     for (const route of this.#routes) if (await route(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { message: `method ${req.method} not allowed on ${url.pathname}` });
+    if (this.#dashboard !== null && this.#dashboard.serve(url.pathname, res, req.method === 'HEAD')) return;
+    if (url.pathname === '/' && this.#dashboard !== null) {
+      res.writeHead(302, { location: '/dashboard/' });
+      res.end();
+      return;
+    }
     const s = this.#snapshot();
     const p = url.pathname.replace(/\/+$/, '');
     const one = (list: Array<{ name: string }>, prefix: string) => {
@@ -116,15 +147,68 @@ export class ApiServer {
         return json(res, 200, serviceViews(s, this.#registry));
       case '/api/http/middlewares':
         return json(res, 200, middlewareViews(s));
+      case '/api/tcp/routers':
+        return json(res, 200, tcpRouterViews(s));
+      case '/api/tcp/services':
+        return json(res, 200, tcpServiceViews(s));
+      case '/api/tcp/middlewares':
+        return json(res, 200, []);
       case '/api/rawdata':
         return json(res, 200, rawdata(s, this.#registry));
       case '/api/overview':
-        return json(res, 200, overview(s, this.#registry));
+        return json(res, 200, overview(s, this.#registry, this.#ext.features ?? { tracing: '', metrics: '', accessLog: false }));
+      case '/api/explain':
+        return this.#explain(s, url, req, res);
+      case '/api/stats':
+        return json(res, 200, { time: Date.now(), version: s.version, ...(await this.#stats()) });
+      case '/metrics':
+        if (this.#ext.prometheus == null) break;
+        return this.#metrics(res);
     }
     if (p.startsWith('/api/http/routers/')) return one(routerViews(s), '/api/http/routers');
     if (p.startsWith('/api/http/services/')) return one(serviceViews(s, this.#registry), '/api/http/services');
     if (p.startsWith('/api/http/middlewares/')) return one(middlewareViews(s), '/api/http/middlewares');
+    if (p.startsWith('/api/tcp/routers/')) return one(tcpRouterViews(s), '/api/tcp/routers');
+    if (p.startsWith('/api/tcp/services/')) return one(tcpServiceViews(s), '/api/tcp/services');
     json(res, 404, { message: `no API resource at ${url.pathname}` });
+  }
+
+  async #stats(): Promise<StatsSnapshot> {
+    if (this.#ext.stats != null) return this.#ext.stats();
+    if (this.#ext.metrics != null) return this.#ext.metrics.snapshotStats();
+    return { bounds: [], requests: [], routers: {}, total: { requests: 0, errors: 0 } };
+  }
+
+  async #metrics(res: ServerResponse): Promise<void> {
+    const text = await renderPrometheus(await this.#stats(), this.#ext.prometheus!, this.#ext.metrics?.certificates() ?? []);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** #explain answers GET /api/explain?url=&method=&header=K:%20V (header repeatable) [&entrypoint=&clientIP=]. */
+  #explain(s: Snapshot, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const target = url.searchParams.get('url');
+    if (target === null || target === '') return json(res, 400, { message: 'the url parameter is required (e.g. ?url=http://example.com/path)' });
+    let u: URL;
+    try {
+      u = new URL(target.includes('://') ? target : `http://${target}`);
+    } catch {
+      return json(res, 400, { message: `url ${JSON.stringify(target)} is not a URL` });
+    }
+    const headers: Record<string, string[]> = {};
+    for (const h of url.searchParams.getAll('header')) {
+      const i = h.indexOf(':');
+      if (i <= 0) return json(res, 400, { message: `header ${JSON.stringify(h)} is not "Name: value"` });
+      (headers[h.slice(0, i).trim().toLowerCase()] ??= []).push(h.slice(i + 1).trim());
+    }
+    const result = explainRequest(s, {
+      url: u,
+      method: url.searchParams.get('method') || 'GET',
+      headers,
+      clientIP: url.searchParams.get('clientIP') || (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+      entrypoint: url.searchParams.get('entrypoint') || null,
+    });
+    json(res, 200, result);
   }
 }
 
@@ -134,12 +218,14 @@ function rawdata(s: Snapshot, registry: UpstreamRegistry): unknown {
     routers: byName(routerViews(s)),
     services: byName(serviceViews(s, registry)),
     middlewares: byName(middlewareViews(s)),
+    tcpRouters: byName(tcpRouterViews(s)),
+    tcpServices: byName(tcpServiceViews(s)),
     providerErrors: s.merged.providerErrors,
     version: s.version,
   };
 }
 
-function overview(s: Snapshot, registry: UpstreamRegistry): unknown {
+function overview(s: Snapshot, registry: UpstreamRegistry, features: { tracing: string; metrics: string; accessLog: boolean }): unknown {
   const count = (list: Array<{ status: string }>) => ({
     total: list.length,
     warnings: list.filter((x) => x.status === 'warning').length,
@@ -148,9 +234,16 @@ function overview(s: Snapshot, registry: UpstreamRegistry): unknown {
   const providers = new Set<string>();
   for (const el of s.merged.http.routers.values()) providers.add(el.provider);
   for (const el of s.merged.http.services.values()) providers.add(el.provider);
+  for (const el of s.merged.http.middlewares.values()) providers.add(el.provider);
+  for (const el of s.merged.tcp.routers.values()) providers.add(el.provider);
+  for (const el of s.merged.tcp.services.values()) providers.add(el.provider);
+  for (const e of s.merged.providerErrors) providers.add(e.provider);
   return {
     http: { routers: count(routerViews(s)), services: count(serviceViews(s, registry)), middlewares: count(middlewareViews(s)) },
+    tcp: { routers: count(tcpRouterViews(s)), services: count(tcpServiceViews(s)), middlewares: count([]) },
+    features,
     providers: [...providers].sort(),
+    providerErrors: s.merged.providerErrors.length,
     version: s.version,
   };
 }

@@ -16,6 +16,8 @@ import type { Logger } from '../observability/logger.js';
 import type { MatchRequest } from '../router/index.js';
 import { answerClientError } from './client-error.js';
 import { parseHostHeader, parseListenAddress } from './address.js';
+import { nearestMiss } from '../api/explain.js';
+import { debugHeaders } from './debug-headers.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -28,6 +30,20 @@ export interface HttpEntrypointOptions {
   headerTimeoutMs: number;
   maxHeaderSize: number;
   normalize: NormalizeOptions;
+  /** Explain 404s (the nearest miss) in the logged error text; only worth it when 404s are logged. */
+  explainMisses?: boolean;
+  /** --api.debugHeaders: name the router and server in response headers. */
+  debugHeaders?: boolean;
+  /**
+   * Takes each accepted connection before the HTTP parser does (TLS termination, TCP routers,
+   * PROXY protocol: see tcp/demux.ts); it calls `http` with the socket HTTP should read.
+   */
+  accept?: ((socket: Socket, http: (s: Duplex) => void) => void) | null;
+  /**
+   * Answers a request before routing (ACME HTTP-01 challenges, the entrypoint's HTTPS redirect);
+   * returns true when it did.
+   */
+  preRoute?: ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null;
 }
 
 /** RequestObserver is told about each finished request (access log, metrics); null fields are off. */
@@ -72,6 +88,17 @@ export class HttpEntrypoint {
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, null, null));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
+    const accept = opts.accept ?? null;
+    if (accept !== null) {
+      // The demultiplexer sees the raw socket first and hands HTTP its share through Node's own listener.
+      const httpConnection = this.server.listeners('connection')[0] as (s: Duplex) => void;
+      this.server.removeListener('connection', httpConnection);
+      const toHttp = (s: Duplex): void => {
+        httpConnection.call(this.server, s);
+        if (s.isPaused()) s.resume();
+      };
+      this.server.on('connection', (socket: Socket) => accept(socket, toHttp));
+    }
   }
 
   async listen(): Promise<void> {
@@ -111,9 +138,19 @@ export class HttpEntrypoint {
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
     res.once('close', onResponseClose);
     if (this.#closing) res.shouldKeepAlive = false;
-    const router = snapshot.route(this.name, new RoutingRequest(req, ctx));
+    if (this.opts.debugHeaders === true) ctx.addResponseModifier(debugHeaders);
+    const preRoute = this.opts.preRoute ?? null;
+    if (preRoute !== null && preRoute(req, res, ctx)) return;
+    const routing = new RoutingRequest(req, ctx);
+    const router = snapshot.route(this.name, routing);
     if (router === null) {
       sendError(res, ctx, 'noRoute', `${ctx.host}${ctx.path}`);
+      // Off the hot path: only when the 404 is going to be logged.
+      if (this.opts.explainMisses === true) {
+        const miss = nearestMiss(snapshot.tables.get(this.name), routing);
+        ctx.errorText += `; ${miss}`;
+        this.#logger.debug('no router matched', { host: ctx.host, path: ctx.path, nearest: miss });
+      }
       return;
     }
     ctx.router = router.name;
