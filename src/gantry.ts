@@ -13,10 +13,16 @@ import type { EntrypointInfo, Snapshot } from './watcher/snapshot.js';
 import { HttpEntrypoint } from './entrypoints/http.js';
 import type { Provider } from './providers/provider.js';
 import { ApiServer } from './api/server.js';
+import { createAuthorizer } from './api/auth.js';
+import { Metrics, mergeStats, type GaugeSources, type StatsSnapshot } from './observability/metrics.js';
+import { VERSION } from './version.js';
+import type { RequestObserver } from './entrypoints/http.js';
 import { HealthCheckRegistry } from './health/active.js';
 import { recordFailure, recordSuccess } from './health/passive.js';
 import { IPMatcher } from './middlewares/ip.js';
 import { createProviders } from './providers/index.js';
+import { RestProvider, restRoutes } from './providers/rest/index.js';
+import { TlsRuntime } from './tls/runtime.js';
 import './middlewares/index.js';
 
 /**
@@ -26,11 +32,19 @@ import './middlewares/index.js';
  */
 export type GantryRole = 'all' | 'control' | 'serve';
 
+/** Counters of one serving process, as a worker reports them to the primary. */
+export interface LocalStats {
+  stats: StatsSnapshot | null;
+  openConnections: Record<string, number>;
+}
+
 export interface GantryOptions {
   config: StaticConfig;
   cwd: string;
   logger?: Logger;
   role?: GantryRole;
+  /** With --workers: collects every worker's counters, so the API and /metrics speak for all. */
+  workerStats?: () => Promise<LocalStats[]>;
 }
 
 export class Gantry {
@@ -41,15 +55,21 @@ export class Gantry {
   readonly entrypoints: HttpEntrypoint[] = [];
   readonly providers: Provider[];
   readonly health = new HealthCheckRegistry();
+  /** TLS termination, certificates (files, ACME, default), TCP routers and redirects of the entrypoints. */
+  readonly tls: TlsRuntime;
   api: ApiServer | null = null;
   readonly role: GantryRole;
+  #workerStats: (() => Promise<LocalStats[]>) | null;
   #accessLog: AccessLog | null = null;
+  /** Traffic counters for /metrics and the dashboard; null when neither the API nor metrics are on. */
+  readonly metrics: Metrics | null;
   #stopping: Promise<void> | null = null;
 
   constructor(opts: GantryOptions) {
     const c = opts.config;
     this.config = c;
     this.role = opts.role ?? 'all';
+    this.#workerStats = opts.workerStats ?? null;
     this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text');
     const t = c.serversTransport;
     this.registry = new UpstreamRegistry({
@@ -64,9 +84,15 @@ export class Gantry {
         filePath: c.accessLog.filePath ?? null,
         statusCodes: c.accessLog.filters.statusCodes,
         minDurationMs: c.accessLog.filters.minDuration,
+        retryAttempts: c.accessLog.filters.retryAttempts,
+        bufferingSize: c.accessLog.bufferingSize,
+        fields: c.accessLog.fields,
       });
     }
-    const infos: EntrypointInfo[] = Object.keys(c.entryPoints).map((name) => ({ name, tls: false }));
+    const prom = c.metrics.prometheus;
+    this.metrics = c.api !== null || prom !== null ? new Metrics(prom?.buckets ?? [0.1, 0.3, 1.2, 5]) : null;
+    this.tls = new TlsRuntime(c, opts.cwd, this.logger, (name) => this.entrypoints.find((e) => e.name === name)?.port ?? 0);
+    const infos: EntrypointInfo[] = Object.keys(c.entryPoints).map((name) => ({ name, tls: this.tls.isTlsEntrypoint(name) }));
     this.watcher = new ConfigWatcher(
       {
         registry: this.registry,
@@ -80,7 +106,12 @@ export class Gantry {
       },
       { throttleMs: c.providers.providersThrottleDuration, retireAfterMs: 30_000 },
     );
-    const observe = this.#accessLog === null ? null : this.#accessLog.log;
+    // The finish observers (access log, metrics), called in order when each request ends.
+    const observers: RequestObserver[] = [];
+    if (this.#accessLog !== null) observers.push(this.#accessLog.log);
+    if (this.metrics !== null) observers.push(this.metrics.observe);
+    const observe: RequestObserver | null = observers.length === 0 ? null : observers.length === 1 ? observers[0]! : (req, ctx) => { for (const o of observers) o(req, ctx); };
+    const explainMisses = c.accessLog !== null || c.log.level === 'debug';
     for (const [name, ep] of Object.entries(c.entryPoints)) {
       const rt = ep.transport.respondingTimeouts;
       const trustedIPs = new IPMatcher([...ep.forwardedHeaders.trustedIPs]);
@@ -96,6 +127,10 @@ export class Gantry {
             headerTimeoutMs: Math.min(rt.readTimeout || 10_000, 10_000),
             maxHeaderSize: 16 * 1024,
             normalize: { allowEncodedSlash: ep.http.encodedCharacters.allowEncodedSlash, allowEncodedBackslash: ep.http.encodedCharacters.allowEncodedBackSlash },
+            explainMisses,
+            debugHeaders: c.api?.debugHeaders === true,
+            accept: this.tls.acceptFor(name, () => this.watcher.current),
+            preRoute: this.tls.preRouteFor(name),
           },
           () => this.watcher.current,
           (addr) => insecure || trustedIPs.contains(addr),
@@ -116,19 +151,67 @@ export class Gantry {
     for (const p of this.providers) await p.start(this.watcher.push, this.logger.child({ provider: p.name }));
     // Apply what the providers emitted at start before accepting traffic.
     this.watcher.applyNow();
+    if (this.role !== 'control') await this.tls.start(this.watcher);
     for (const ep of this.entrypoints) await ep.listen();
     const api = this.config.api;
     if (api !== null && this.role !== 'serve') {
       this.api = new ApiServer(
-        { address: api.address, insecure: api.insecure, authorize: null },
+        { address: api.address, insecure: api.insecure, authorize: createAuthorizer(api.basicAuth) },
         () => this.watcher.current,
         this.registry,
         () => this.entrypoints.map((e) => ({ name: e.name, address: e.opts.address, port: e.port })),
         this.logger,
+        {
+          metrics: this.metrics,
+          stats: this.#workerStats === null ? null : async () => mergeStats((await this.#workerStats!()).flatMap((w) => (w.stats === null ? [] : [w.stats]))),
+          prometheus: this.config.metrics.prometheus === null ? null : this.#gauges(),
+          dashboardDir: api.dashboard ? undefined : null,
+          features: { tracing: '', metrics: this.config.metrics.prometheus === null ? '' : 'Prometheus', accessLog: this.#accessLog !== null },
+        },
       );
+      // The write APIs of the REST provider: native /api/providers/rest and Docker Flow Proxy's /v1/docker-flow-proxy/*.
+      const rest = this.providers.find((p): p is RestProvider => p instanceof RestProvider);
+      if (rest !== undefined) for (const r of restRoutes(rest, { snapshot: () => this.watcher.current, registry: this.registry, logger: this.logger })) this.api.addRoute(r);
       await this.api.listen();
     }
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname() });
+  }
+
+  /** #gauges are the state /metrics reports at scrape time (this process's view). */
+  #gauges(): GaugeSources {
+    return {
+      version: VERSION,
+      reloads: () => this.watcher.stats,
+      openConnections: async () => {
+        if (this.#workerStats !== null) {
+          const sum: Record<string, number> = {};
+          for (const w of await this.#workerStats()) for (const [ep, n] of Object.entries(w.openConnections)) sum[ep] = (sum[ep] ?? 0) + n;
+          return sum;
+        }
+        const out: Record<string, number> = {};
+        for (const ep of this.entrypoints) {
+          out[ep.name] = await new Promise<number>((resolve) => ep.server.getConnections((err, n) => resolve(err ? 0 : n)));
+        }
+        return out;
+      },
+      servers: () => {
+        const now = Date.now();
+        const out: Array<{ service: string; url: string; up: boolean }> = [];
+        for (const [service, lb] of this.watcher.current.services) {
+          for (const ws of lb.balancer.servers) out.push({ service, url: ws.server.url, up: ws.server.available(now) });
+        }
+        return out;
+      },
+    };
+  }
+
+  /** localStats are this process's traffic counters and open connections (a worker's report). */
+  async localStats(): Promise<LocalStats> {
+    const openConnections: Record<string, number> = {};
+    for (const ep of this.entrypoints) {
+      openConnections[ep.name] = await new Promise<number>((resolve) => ep.server.getConnections((err, n) => resolve(err ? 0 : n)));
+    }
+    return { stats: this.metrics?.snapshotStats() ?? null, openConnections };
   }
 
   /** stop drains entrypoints (bounded by lifecycle.graceTimeout) and closes everything else. */
@@ -142,6 +225,7 @@ export class Gantry {
     this.logger.info('shutting down', { graceMs: grace });
     await Promise.all(this.entrypoints.map((e) => e.close(grace)));
     await Promise.all(this.providers.map((p) => p.stop().catch(() => {})));
+    await this.tls.stop();
     if (this.api !== null) await this.api.close();
     this.watcher.close();
     await this.health.close();

@@ -7,6 +7,10 @@ import { VERSION } from '../version.js';
 import { runCommand } from './run.js';
 import { runCheck } from './check.js';
 import { healthcheckCommand } from './healthcheck.js';
+import { configCommand, DEFAULT_API } from './config.js';
+import { reconfigureCommand } from './reconfigure.js';
+import { removeCommand } from './remove.js';
+import { explainCommand } from './explain.js';
 
 const KNOWN = new Set(['run', 'check', 'version', 'healthcheck', 'help', '-h', '--help', '-v', '--version', 'config', 'reconfigure', 'remove', 'explain']);
 
@@ -33,6 +37,43 @@ export async function main(argv: string[]): Promise<void> {
     .option('--api <url>', 'API address of the running Gantry', 'http://127.0.0.1:8080')
     .action(async (opts: { api: string }) => {
       process.exitCode = await healthcheckCommand(opts.api);
+    });
+  program
+    .command('explain <url>')
+    .description('which router would take this request, which did not and why, which server would answer')
+    .option('--method <method>', 'request method', 'GET')
+    .option('--header <header>', "request header 'Name: value' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--entrypoint <name>', 'only this entrypoint')
+    .option('--json', 'print the API answer as JSON')
+    .option('--api <url>', 'API address of the running Gantry (http://user:pass@host:port when it needs credentials)', 'http://127.0.0.1:8080')
+    .action(async (url: string, opts: { method: string; header: string[]; api: string; entrypoint?: string; json?: boolean }) => {
+      process.exitCode = await explainCommand(url, opts);
+    });
+  program
+    .command('config')
+    .description('print the effective dynamic configuration of a running Gantry as YAML')
+    .option('--api <url>', 'API address of the running Gantry', DEFAULT_API)
+    .action(async (opts: { api: string }) => {
+      process.exitCode = await configCommand(opts);
+    });
+  program
+    .command('reconfigure')
+    .description("register a service route (Docker Flow Proxy's reconfigure)")
+    .requiredOption('--service-name <name>', 'service name (the registration key and, without a registry, the backend host name)')
+    .option('--service-path <paths>', 'path prefixes, comma separated')
+    .option('--port <port>', 'backend port (without it, the instances come from a registry: etcd, Consul)')
+    .option('--service-domain <domains>', 'host names, comma separated')
+    .option('--api <url>', 'API address of the running Gantry', DEFAULT_API)
+    .action(async (opts: { serviceName: string; servicePath?: string; port?: string; serviceDomain?: string; api: string }) => {
+      process.exitCode = await reconfigureCommand(opts);
+    });
+  program
+    .command('remove')
+    .description('remove a service registered by reconfigure')
+    .requiredOption('--service-name <name>', 'service name')
+    .option('--api <url>', 'API address of the running Gantry', DEFAULT_API)
+    .action(async (opts: { serviceName: string; api: string }) => {
+      process.exitCode = await removeCommand(opts);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -6,16 +6,37 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
-import { Gantry } from '../gantry.js';
-import { isMessage, type ConfigUpdate, type WorkerApplied } from './messages.js';
+import { Gantry, type LocalStats } from '../gantry.js';
+import { isMessage, type ConfigUpdate, type StatsReply, type WorkerApplied } from './messages.js';
 
 export async function runPrimary(config: StaticConfig, cwd: string): Promise<void> {
   // Let the kernel spread connections over the workers' shared sockets: round-robin through the
   // primary would make it a hop on every new connection.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const gantry = new Gantry({ config, cwd, role: 'control' });
-  const log = gantry.logger.child({ component: 'cluster' });
   const workers = new Set<Worker>();
+  const pending = new Map<number, (r: StatsReply) => void>();
+  let nextId = 1;
+  /** askStats collects every live worker's counters; a worker that does not answer in 1 s is left out. */
+  const askStats = async (): Promise<LocalStats[]> => {
+    const replies = [...workers].filter((w) => w.isConnected()).map(
+      (w) =>
+        new Promise<LocalStats | null>((resolve) => {
+          const id = nextId++;
+          const timer = setTimeout(() => {
+            pending.delete(id);
+            resolve(null);
+          }, 1000);
+          pending.set(id, (r) => {
+            clearTimeout(timer);
+            resolve({ stats: r.stats, openConnections: r.openConnections });
+          });
+          w.send({ type: 'gantry:stats?', id });
+        }),
+    );
+    return (await Promise.all(replies)).filter((r): r is LocalStats => r !== null);
+  };
+  const gantry = new Gantry({ config, cwd, role: 'control', workerStats: askStats });
+  const log = gantry.logger.child({ component: 'cluster' });
   let stopping = false;
 
   const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages });
@@ -28,6 +49,11 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     workers.add(w);
     w.on('message', (m: unknown) => {
       if (isMessage(m, 'gantry:hello')) send(w, update());
+      else if (isMessage<StatsReply>(m, 'gantry:stats')) {
+        const done = pending.get(m.id);
+        pending.delete(m.id);
+        done?.(m);
+      }
       else if (isMessage<WorkerApplied>(m, 'gantry:applied')) log.debug('worker applied configuration', { worker: w.id, version: m.version });
     });
     w.on('exit', (code, signal) => {

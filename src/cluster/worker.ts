@@ -6,7 +6,7 @@
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry } from '../gantry.js';
-import { isMessage, type ConfigUpdate } from './messages.js';
+import { isMessage, type ConfigUpdate, type StatsRequest } from './messages.js';
 
 export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
   const gantry = new Gantry({ config, cwd, role: 'serve' });
@@ -37,6 +37,9 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
           process.exit(1);
         });
       }
+    } else if (isMessage<StatsRequest>(m, 'gantry:stats?')) {
+      const id = m.id;
+      void gantry.localStats().then((local) => process.send?.({ type: 'gantry:stats', id, ...local }));
     } else if (isMessage(m, 'gantry:shutdown')) {
       stop();
     }

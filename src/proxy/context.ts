@@ -40,6 +40,8 @@ export class RequestContext {
   /** Extra attempts granted by the retry middleware (0 = only the connect-failure retry). */
   retryAttempts: number;
   retryInitialIntervalMs: number;
+  /** Attempts made beyond the first (for the access log's retryAttempts filter). */
+  retries: number;
   /** Original (pre-rewrite) path, for X-Forwarded-Prefix and logs. */
   readonly originalPath: string;
   /** Prefix removed by stripPrefix middlewares (for X-Forwarded-Prefix). */
@@ -68,6 +70,7 @@ export class RequestContext {
     this.bodyStarted = false;
     this.retryAttempts = 0;
     this.retryInitialIntervalMs = 0;
+    this.retries = 0;
     this.originalPath = path;
     this.strippedPrefix = '';
     this.errorText = null;

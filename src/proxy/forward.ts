@@ -58,7 +58,11 @@ export class LoadBalancerService {
 
   forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, tried: Set<UpstreamServer> | null, attempt: number, lastFailure: UpstreamFailure | null): void {
     ctx.service = this.opts.name;
-    const server = this.balancer.pick(req, res, ctx, tried);
+    let server = this.balancer.pick(req, res, ctx, tried);
+    // Every available server was tried already (a one-server service, say). Attempts the retry
+    // middleware granted go to them again, as Traefik's retry does over its whole load balancer;
+    // the built-in connect-failure retry stays "once on another server" (DESIGN.md).
+    if (server === null && tried !== null && ctx.retryAttempts > 0) server = this.balancer.pick(req, res, ctx, null);
     if (server === null) {
       if (lastFailure !== null) return sendError(res, ctx, lastFailure.kind, lastFailure.detail);
       return sendError(res, ctx, 'noServer', `service ${this.opts.name} has no available server`);
@@ -189,6 +193,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.shouldRetry(failure)) {
       const tried = this.tried ?? new Set<UpstreamServer>();
       tried.add(this.server);
+      this.ctx.retries++;
       const next = () => this.svc.forward(this.req, this.res, this.ctx, tried, this.attempt + 1, failure);
       const delay = this.attempt === 0 || this.ctx.retryInitialIntervalMs === 0 ? 0 : this.ctx.retryInitialIntervalMs * 2 ** (this.attempt - 1);
       if (delay === 0) next();

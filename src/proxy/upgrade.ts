@@ -85,6 +85,7 @@ export function forwardUpgrade(
     if (attempt < 1 + ctx.retryAttempts) {
       const next = tried ?? new Set<UpstreamServer>();
       next.add(server);
+      ctx.retries++;
       svc.forward(req, res, ctx, next, attempt + 1, failure);
       return;
     }

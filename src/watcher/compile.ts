@@ -11,7 +11,7 @@ import type { Handler, RequestContext } from '../proxy/context.js';
 import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { UpstreamServer } from '../upstreams/server.js';
-import { createBalancer, createMirroringHandler, createWeightedHandler } from '../balancer/index.js';
+import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -20,6 +20,7 @@ import { qualify, type Element, type MergedConfig } from './merge.js';
 import { Snapshot, type CompiledRouter, type EntrypointInfo } from './snapshot.js';
 import { createStaticHandler } from '../services/static/index.js';
 import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
+import { compileTcpRoutes } from '../tcp/routes.js';
 
 export interface CompileDeps {
   registry: UpstreamRegistry;
@@ -65,7 +66,14 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     const c = el.config;
     if (c.loadBalancer) return buildLoadBalancer(el.name, c.loadBalancer);
     if (c.weighted) {
-      const children = c.weighted.services.map((s) => ({ name: s.name, handler: serviceHandler(s.name), weight: s.weight ?? 1 }));
+      const children = c.weighted.services.map((s) => {
+        const handler = serviceHandler(s.name);
+        // A load-balancer child with no available server is skipped while another child can
+        // answer (Traefik's health propagation to a weighted service); other kinds always count.
+        const lb = lbServices.get(s.name);
+        const available = lb === undefined ? undefined : () => hasAvailableServer(lb.balancer);
+        return { name: s.name, handler, weight: s.weight ?? 1, available };
+      });
       return createWeightedHandler(children, c.weighted.sticky?.cookie, el.name, deps.stickySecret);
     }
     if (c.mirroring) {
@@ -174,10 +182,18 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const [ep, routers] of perEntrypoint) {
     tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
   }
-  return new Snapshot(version, tables, merged, lbServices, () => {
-    for (const s of acquired) deps.registry.release(s);
-    for (const r of releases) r();
-  });
+  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger);
+  return new Snapshot(
+    version,
+    tables,
+    merged,
+    lbServices,
+    () => {
+      for (const s of acquired) deps.registry.release(s);
+      for (const r of releases) r();
+    },
+    tcp,
+  );
 }
 
 function errorText(err: unknown): string {

@@ -8,6 +8,7 @@ import type { Handler } from '../proxy/context.js';
 import type { LoadBalancerService } from '../proxy/forward.js';
 import type { CompiledRule, MatchRequest, RouteTable } from '../router/index.js';
 import type { MergedConfig } from './merge.js';
+import type { TcpEntrypointRoutes } from '../tcp/routes.js';
 
 export interface EntrypointInfo {
   name: string;
@@ -30,13 +31,16 @@ export class Snapshot {
   readonly merged: MergedConfig;
   /** The load-balancer services, for health and the API. */
   readonly services: ReadonlyMap<string, LoadBalancerService>;
+  /** TCP routers by entrypoint (only entrypoints that have some). */
+  readonly tcp: ReadonlyMap<string, TcpEntrypointRoutes>;
   #release: (() => void) | null;
 
-  constructor(version: number, tables: Map<string, RouteTable<CompiledRouter>>, merged: MergedConfig, services: Map<string, LoadBalancerService>, release: () => void) {
+  constructor(version: number, tables: Map<string, RouteTable<CompiledRouter>>, merged: MergedConfig, services: Map<string, LoadBalancerService>, release: () => void, tcp: Map<string, TcpEntrypointRoutes> = new Map()) {
     this.version = version;
     this.tables = tables;
     this.merged = merged;
     this.services = services;
+    this.tcp = tcp;
     this.#release = release;
   }
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { serviceYaml, startBackend, startWithFile, waitFor, writeAtomic, type Backend, type GantryProcess } from '../helpers/gantry.js';
-import { get } from '../helpers/http.js';
+import { get, getJSON } from '../helpers/http.js';
 
 /** fresh sends `n` requests, each on a new connection, so the kernel spreads them over workers. */
 async function fresh(url: string, host: string, n: number): Promise<Array<{ status: number; backend: string | undefined }>> {
@@ -34,7 +34,7 @@ describe('--workers=2', () => {
   before(async () => {
     a = await startBackend('a');
     b = await startBackend('b');
-    ({ g, file, cleanup } = await startWithFile(serviceYaml('w', 'w.test', [a.url]), ['--workers=2', '--accessLog', '--accessLog.format=json', '--log.level=DEBUG']));
+    ({ g, file, cleanup } = await startWithFile(serviceYaml('w', 'w.test', [a.url]), ['--workers=2', '--accessLog', '--accessLog.format=json', '--log.level=DEBUG', '--metrics.prometheus']));
     // Both workers have logged that they listen.
     await g.waitForLog((l) => l.msg === 'entrypoint listening', 5000, g.logs.findIndex((l) => l.msg === 'entrypoint listening') + 1);
   });
@@ -65,6 +65,19 @@ describe('--workers=2', () => {
     assert.ok(spread < 1000, `workers took ${spread} ms`);
     const replies = await fresh(g.url('/'), 'w.test', 40);
     assert.deepEqual(replies.filter((r) => r.backend !== 'b'), []);
+  });
+
+  it('answers /api/stats and /metrics for both workers together', async () => {
+    const before = (await getJSON<{ total: { requests: number } }>(g.api('/api/stats'))).json.total.requests;
+    await fresh(g.url('/'), 'w.test', 30);
+    await waitFor(async () => (await getJSON<{ total: { requests: number } }>(g.api('/api/stats'))).json.total.requests >= before + 30, 3000);
+    const after = (await getJSON<{ total: { requests: number } }>(g.api('/api/stats'))).json.total.requests;
+    assert.equal(after, before + 30);
+    const metrics = await get(g.api('/metrics'));
+    assert.equal(metrics.status, 200);
+    const m = /^gantry_requests_total\{[^}]*router="w@file"[^}]*code="200"[^}]*\} (\d+)/m.exec(metrics.body);
+    assert.ok(m !== null, metrics.body.slice(0, 2000));
+    assert.ok(Number(m[1]) >= after - 1, `requests_total ${m[1]} vs stats ${after}`);
   });
 
   it('drains both workers on SIGTERM and exits 0', async () => {
