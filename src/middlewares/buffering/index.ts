@@ -90,6 +90,15 @@ class Settings {
   }
 }
 
+/**
+ * DRAIN_MAX_BYTES is how much of a refused body is still read and dropped after the 413, so the
+ * client (still sending) can read the answer: closing a socket with unread data makes the kernel
+ * reset it, and the client then sees EPIPE/ECONNRESET instead of the 413. Go's net/http reads up
+ * to 256 KiB for the same reason and nginx does a lingering close; past this the connection is
+ * closed.
+ */
+export const DRAIN_MAX_BYTES = 256 * 1024;
+
 const kReader = Symbol('gantry.buffering.reader');
 type ReadingRequest = IncomingMessage & { [kReader]: BodyReader };
 
@@ -104,6 +113,8 @@ class BodyReader {
   #file: string | null = null;
   #out: WriteStream | null = null;
   #done = false;
+  /** Bytes dropped after the 413 (the body goes on arriving); -1 while not refused. */
+  #drained = -1;
 
   constructor(s: Settings, req: IncomingMessage, res: ServerResponse, ctx: RequestContext) {
     this.#s = s;
@@ -123,11 +134,16 @@ class BodyReader {
   }
 
   data(chunk: Buffer): void {
+    if (this.#drained >= 0) {
+      this.#drained += chunk.length;
+      // Too much to drop politely: give up the connection (the client may then miss the 413).
+      if (this.#drained > DRAIN_MAX_BYTES) this.#req.socket?.destroy();
+      return;
+    }
     if (this.#done) return;
     this.#size += chunk.length;
     if (this.#s.maxRequest > 0 && this.#size > this.#s.maxRequest) {
-      this.#stop();
-      sendText(this.#res, this.#ctx, 413, 'Request Entity Too Large', { connection: 'close' });
+      this.#refuse();
       return;
     }
     if (this.#out !== null) {
@@ -142,6 +158,12 @@ class BodyReader {
   }
 
   end(): void {
+    if (this.#drained >= 0) {
+      // The refused body was read to its end: the keep-alive connection can serve the next request.
+      this.#drained = -1;
+      this.#detach();
+      return;
+    }
     if (this.#done) return;
     this.#done = true;
     this.#detach();
@@ -161,12 +183,33 @@ class BodyReader {
 
   /** abort is the client going away or a read error: drop everything, answer nothing. */
   abort(): void {
+    if (this.#drained >= 0) {
+      this.#drained = -1;
+      this.#detach();
+      return;
+    }
     if (this.#done) return;
     this.#stop();
   }
 
+  /**
+   * #refuse answers 413 to a body found too large while reading it, and keeps reading (and
+   * dropping) the rest, up to DRAIN_MAX_BYTES, so the answer reaches the client.
+   */
+  #refuse(): void {
+    this.#done = true;
+    this.#drained = 0;
+    this.#chunks = [];
+    this.#discardFile();
+    // The request may be paused behind the temporary file's back-pressure, which is gone now.
+    this.#req.resume();
+    sendText(this.#res, this.#ctx, 413, 'Request Entity Too Large');
+  }
+
   /** resClosed cleans the temporary file once the exchange is over. */
   resClosed(): void {
+    // The 413 is out, but the refused body is still being dropped (and counted) until its end.
+    if (this.#drained >= 0) return;
     this.abort();
     bufferedBody(this.#req)?.dispose();
   }
@@ -189,6 +232,12 @@ class BodyReader {
     this.#done = true;
     this.#detach();
     this.#chunks = [];
+    this.#discardFile();
+    // Read and drop the rest so that an answer can still be delivered.
+    this.#req.resume();
+  }
+
+  #discardFile(): void {
     if (this.#out !== null) {
       this.#out.destroy();
       this.#out = null;
@@ -197,8 +246,6 @@ class BodyReader {
       unlink(this.#file, ignore);
       this.#file = null;
     }
-    // Read and drop the rest so the 413 can be delivered; the connection closes after it.
-    this.#req.resume();
   }
 
   #detach(): void {
@@ -315,6 +362,9 @@ export const buffering: MiddlewareFactory<BufferingOptions> = {
       }
       const cl = req.headers['content-length'];
       if (settings.maxRequest > 0 && cl !== undefined && Number(cl) > settings.maxRequest) {
+        // A body small enough to drop is left for Node to read and discard after the answer, so the
+        // client can finish sending and read the 413 (see DRAIN_MAX_BYTES); a larger one closes.
+        if (Number(cl) <= DRAIN_MAX_BYTES) return sendText(res, ctx, 413, 'Request Entity Too Large');
         return sendText(res, ctx, 413, 'Request Entity Too Large', { connection: 'close' });
       }
       if (req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0') || ctx.upgradeSocket !== null) {
