@@ -37,9 +37,13 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   if (p.docker !== null) {
     out.push(new DockerProvider({ ...dockerCommon(p.docker), useBindPortIP: p.docker.useBindPortIP, allowEmptyServices: p.docker.allowEmptyServices }));
   }
-  if (p.swarm !== null) out.push(new SwarmProvider({ ...dockerCommon(p.swarm), refreshSeconds: p.swarm.refreshSeconds }));
   // Registries are started before the REST provider, whose Docker Flow Proxy registrations read them.
   const registries: InstanceRegistry[] = [];
+  if (p.swarm !== null) {
+    const swarm = new SwarmProvider({ ...dockerCommon(p.swarm), refreshSeconds: p.swarm.refreshSeconds });
+    out.push(swarm);
+    registries.push(swarm);
+  }
   let etcd: EtcdProvider | null = null;
   if (p.etcd !== null) {
     const client = new EtcdClient({ endpoints: [...p.etcd.endpoints], logger: logger.child({ component: 'etcd' }) });

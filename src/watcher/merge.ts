@@ -3,9 +3,21 @@
  * (`demo@file`), and the references inside an element (a router's service and middlewares, a
  * chain's members, a weighted service's children …) are qualified relative to that provider when
  * they are bare. Invalid elements are kept aside with their errors so the API can show them.
+ * Last, routers that name a profile take its settings (applyProfiles), so that everything after
+ * the merge sees plain routers.
  */
-import type { DynamicConfig, HttpRouterConfig, HttpServiceConfig, TcpRouterConfig, TcpServiceConfig, TlsCertificateConfig } from '../config/dynamic/schema.js';
+import type {
+  DynamicConfig,
+  HttpProfileConfig,
+  HttpRouterConfig,
+  HttpServiceConfig,
+  TcpRouterConfig,
+  TcpServiceConfig,
+  TlsCertificateConfig,
+  TlsOptionsSchemaConfig,
+} from '../config/dynamic/schema.js';
 import { validateDynamic } from '../config/dynamic/validate.js';
+import { didYouMean } from '../config/suggest.js';
 import type { ConfigMessage, ProviderError } from '../providers/provider.js';
 
 export type ElementKind = 'routers' | 'services' | 'middlewares';
@@ -26,12 +38,14 @@ export interface MergedConfig {
     routers: Map<string, Element<HttpRouterConfig>>;
     services: Map<string, Element<HttpServiceConfig>>;
     middlewares: Map<string, Element<Record<string, unknown>>>;
+    /** Router defaults (`http.profiles`), middlewares qualified relative to the profile's provider. */
+    profiles: Map<string, Element<HttpProfileConfig>>;
   };
   tcp: {
     routers: Map<string, Element<TcpRouterConfig>>;
     services: Map<string, Element<TcpServiceConfig>>;
   };
-  tls: { certificates: Array<{ provider: string; config: TlsCertificateConfig }>; options: Map<string, Element<unknown>> };
+  tls: { certificates: Array<{ provider: string; config: TlsCertificateConfig }>; options: Map<string, Element<TlsOptionsSchemaConfig>> };
   /** Problems a provider reported that are not tied to an element it emitted. */
   providerErrors: Array<ProviderError & { provider: string }>;
 }
@@ -43,7 +57,7 @@ export function qualify(name: string, provider: string): string {
 
 export function emptyMerged(): MergedConfig {
   return {
-    http: { routers: new Map(), services: new Map(), middlewares: new Map() },
+    http: { routers: new Map(), services: new Map(), middlewares: new Map(), profiles: new Map() },
     tcp: { routers: new Map(), services: new Map() },
     tls: { certificates: [], options: new Map() },
     providerErrors: [],
@@ -89,17 +103,70 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     }));
     take<HttpServiceConfig>('http', 'services', merged.http.services, (s) => qualifyService(s, p));
     take<Record<string, unknown>>('http', 'middlewares', merged.http.middlewares, (m) => qualifyMiddleware(m, p));
+    take<HttpProfileConfig>('http', 'profiles', merged.http.profiles, (pr) => ({ ...pr, middlewares: pr.middlewares?.map((m) => qualify(m, p)) }));
     take<TcpRouterConfig>('tcp', 'routers', merged.tcp.routers, (r) => ({ ...r, service: qualify(r.service, p), middlewares: r.middlewares?.map((m) => qualify(m, p)) }));
     take<TcpServiceConfig>('tcp', 'services', merged.tcp.services, (s) => s);
     for (const cert of (valid as DynamicConfig).tls?.certificates ?? []) merged.tls.certificates.push({ provider: p, config: cert as TlsCertificateConfig });
-    // Errors outside of named elements (e.g. a whole section) are provider-level.
+    takeTlsOptions(merged.tls.options, raw.tls?.options ?? {}, valid.tls.options, errorsByPath, p);
+    // Errors outside of named elements (e.g. a whole section) are provider-level. So are a profile's:
+    // a profile is not served by itself, and the logs and the API list provider errors.
     for (const [path, msgs] of errorsByPath) {
       if (/^(http|tcp)\.(routers|services|middlewares)\.[^.]+$/.test(path)) continue;
       for (const m of msgs) merged.providerErrors.push({ provider: p, path, message: m });
     }
     for (const e of msg.errors ?? []) merged.providerErrors.push({ ...e, provider: p });
   }
+  applyProfiles(merged);
   return merged;
+}
+
+/**
+ * resolveProfile finds the profile a router of `provider` names: a qualified name exactly; a bare
+ * name in the router's own provider first (as every bare reference), else the one profile of that
+ * name in any provider (profiles are typically written once in the file provider and named by
+ * container labels). It returns the profile's element or the reason there is none.
+ */
+export function resolveProfile(profiles: ReadonlyMap<string, Element<HttpProfileConfig>>, name: string, provider: string): Element<HttpProfileConfig> | string {
+  if (name.includes('@')) return profiles.get(name) ?? `profile "${name}" does not exist${didYouMean(name, [...profiles.keys()])}`;
+  const own = profiles.get(`${name}@${provider}`);
+  if (own !== undefined) return own;
+  const found = [...profiles.values()].filter((el) => el.name.slice(0, el.name.lastIndexOf('@')) === name);
+  if (found.length === 1) return found[0]!;
+  if (found.length > 1) return `profile "${name}" is defined by several providers (${found.map((el) => el.name).sort().join(', ')}); name one of them`;
+  const bare = [...new Set([...profiles.keys()].map((k) => k.slice(0, k.lastIndexOf('@'))))];
+  return `profile "${name}" does not exist${didYouMean(name, bare)}`;
+}
+
+/**
+ * applyProfiles gives each router that names a profile the profile's settings: entryPoints,
+ * priority and each TLS option only where the router sets none; the profile's middlewares before
+ * the router's own (a middleware listed by both runs once, at the profile's place). A router
+ * whose profile is missing or invalid is disabled with the reason, the others carry on.
+ */
+export function applyProfiles(merged: MergedConfig): void {
+  for (const el of merged.http.routers.values()) {
+    const r = el.config;
+    if (r === null || r.profile === undefined) continue;
+    const at = `http.routers.${el.name.slice(0, el.name.lastIndexOf('@'))}.profile`;
+    const found = resolveProfile(merged.http.profiles, r.profile, el.provider);
+    if (typeof found === 'string') {
+      el.errors.push(`${at}: ${found}`);
+      el.config = null;
+      continue;
+    }
+    if (found.config === null) {
+      el.errors.push(`${at}: profile "${found.name}" is invalid: ${found.errors.join('; ')}`);
+      el.config = null;
+      continue;
+    }
+    const p = found.config;
+    const out: HttpRouterConfig = { ...r, profile: found.name };
+    if (out.entryPoints === undefined && p.entryPoints !== undefined) out.entryPoints = [...p.entryPoints];
+    if (out.priority === undefined && p.priority !== undefined) out.priority = p.priority;
+    if (p.tls !== undefined) out.tls = { ...structuredClone(p.tls), ...out.tls };
+    if (p.middlewares !== undefined && p.middlewares.length > 0) out.middlewares = [...new Set([...p.middlewares, ...(r.middlewares ?? [])])];
+    el.config = out;
+  }
 }
 
 function qualifyService(s: HttpServiceConfig, p: string): HttpServiceConfig {
@@ -115,4 +182,26 @@ function qualifyMiddleware(m: Record<string, unknown>, p: string): Record<string
   const chain = m['chain'] as { middlewares?: string[] } | undefined;
   if (chain?.middlewares) chain.middlewares = chain.middlewares.map((n) => qualify(n, p));
   return m;
+}
+
+/**
+ * takeTlsOptions collects `tls.options.<name>` as `name@provider`, invalid ones with their
+ * errors. Routers name them bare or qualified; the TLS manager resolves the reference (and
+ * `default`, which applies wherever a router names none).
+ */
+function takeTlsOptions(target: Map<string, Element<TlsOptionsSchemaConfig>>, raw: Record<string, unknown>, valid: Readonly<Record<string, unknown>>, errorsByPath: ReadonlyMap<string, string[]>, p: string): void {
+  for (const bare of new Set([...Object.keys(raw), ...Object.keys(valid)])) {
+    const name = qualify(bare, p);
+    const errs = errorsByPath.get(`tls.options.${bare}`) ?? [];
+    const c = valid[bare] as TlsOptionsSchemaConfig | undefined;
+    const el: Element<TlsOptionsSchemaConfig> = { name, provider: p, config: c !== undefined && errs.length === 0 ? structuredClone(c) : null, raw: raw[bare], errors: [...errs] };
+    if (el.config === null && el.errors.length === 0) el.errors.push(`tls.options.${bare}: invalid`);
+    const existing = target.get(name);
+    if (existing !== undefined) {
+      existing.errors.push(`defined more than once by provider ${p}`);
+      existing.config = null;
+      continue;
+    }
+    target.set(name, el);
+  }
 }

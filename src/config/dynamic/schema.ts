@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { CIPHER_SUITES, CLIENT_AUTH_TYPES, CURVES, TLS_VERSIONS } from '../../tls/options.js';
 
 /** A duration as text ("10s") or seconds; kept as given, read with parseDuration. */
 export const durationSchema = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== null, {
@@ -13,6 +14,12 @@ export const durationSchema = z.union([z.string(), z.number()]).refine((v) => pa
 
 const tlsDomainSchema = z.strictObject({ main: z.string().min(1), sans: z.array(z.string()).optional() });
 
+const httpRouterTlsSchema = z.strictObject({
+  certResolver: z.string().optional(),
+  options: z.string().optional(),
+  domains: z.array(tlsDomainSchema).optional(),
+});
+
 export const httpRouterSchema = z.strictObject({
   rule: z.string().min(1, 'rule is empty'),
   service: z.string().min(1, 'service is empty'),
@@ -20,13 +27,25 @@ export const httpRouterSchema = z.strictObject({
   middlewares: z.array(z.string()).optional(),
   priority: z.number().int().min(0).optional(),
   ruleSyntax: z.string().optional(),
-  tls: z
-    .strictObject({
-      certResolver: z.string().optional(),
-      options: z.string().optional(),
-      domains: z.array(tlsDomainSchema).optional(),
-    })
-    .optional(),
+  tls: httpRouterTlsSchema.optional(),
+  /**
+   * profile names an `http.profiles` entry whose settings this router takes where it sets none
+   * (`public-https`, or qualified `public-https@file`); resolved by the watcher after merging.
+   */
+  profile: z.string().trim().min(1, 'profile is empty').optional(),
+});
+
+/**
+ * httpProfileSchema: router defaults defined once (typically in the file provider) and pulled in by
+ * a router's `profile` field or a container's `gantry.profile` label, so that labels need not
+ * repeat entry points, middlewares and TLS settings. A router's own fields win; the profile's
+ * middlewares run before the router's own; TLS options merge, the router's winning.
+ */
+export const httpProfileSchema = z.strictObject({
+  entryPoints: z.array(z.string().min(1)).optional(),
+  middlewares: z.array(z.string().min(1)).optional(),
+  tls: httpRouterTlsSchema.optional(),
+  priority: z.number().int().min(0).optional(),
 });
 
 export const serverSchema = z.strictObject({
@@ -137,7 +156,30 @@ export const tlsCertificateSchema = z.strictObject({
   stores: z.array(z.string()).optional(),
 });
 
+/** Names from a table (Go's cipher suites, curves, TLS versions): an unknown one is reported with the known ones. */
+const oneOf = (table: Readonly<Record<string, unknown>>, what: string) =>
+  z.string().refine((v) => Object.hasOwn(table, v), { message: `unknown ${what}` });
+
+/** `tls.options.<name>` in Traefik's shape; routers select one with `tls.options`, `default` applies otherwise. */
+export const tlsOptionsSchema = z.strictObject({
+  minVersion: oneOf(TLS_VERSIONS, `TLS version (use ${Object.keys(TLS_VERSIONS).join(', ')})`).optional(),
+  maxVersion: oneOf(TLS_VERSIONS, `TLS version (use ${Object.keys(TLS_VERSIONS).join(', ')})`).optional(),
+  cipherSuites: z.array(oneOf(CIPHER_SUITES, 'cipher suite (use Go names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)')).optional(),
+  curvePreferences: z.array(oneOf(CURVES, `curve (use ${['CurveP256', 'CurveP384', 'CurveP521', 'X25519'].join(', ')})`)).optional(),
+  alpnProtocols: z.array(z.string().min(1)).optional(),
+  clientAuth: z
+    .strictObject({
+      caFiles: z.array(z.string().min(1)).optional(),
+      clientAuthType: z.enum(CLIENT_AUTH_TYPES).optional(),
+    })
+    .optional(),
+  sniStrict: z.boolean().optional(),
+  preferServerCipherSuites: z.boolean().optional(),
+});
+
+export type TlsOptionsSchemaConfig = z.infer<typeof tlsOptionsSchema>;
 export type HttpRouterConfig = z.infer<typeof httpRouterSchema>;
+export type HttpProfileConfig = z.infer<typeof httpProfileSchema>;
 export type HttpServiceConfig = z.infer<typeof httpServiceSchema>;
 export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
@@ -161,6 +203,7 @@ export interface DynamicConfig {
     services?: Record<string, unknown>;
     middlewares?: Record<string, unknown>;
     serversTransports?: Record<string, unknown>;
+    profiles?: Record<string, unknown>;
   };
   tcp?: {
     routers?: Record<string, unknown>;

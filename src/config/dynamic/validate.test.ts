@@ -192,3 +192,23 @@ test('the input is not frozen or changed', () => {
   assert.ok(!Object.isFrozen(input.http.routers.demo));
   assert.deepEqual(input, good);
 });
+
+test('profiles: validated element by element, each error with its path; their middlewares are references', () => {
+  const input = structuredClone(good) as any;
+  input.http.profiles = {
+    'public-https': { entryPoints: ['websecure'], middlewares: ['strip', 'nope'], tls: { certResolver: 'le' }, priority: 3 },
+    typo: { entrypoints: ['web'] },
+    badTls: { tls: { certresolver: 'le' } },
+  };
+  input.http.routers.demo.profile = 'public-https';
+  const { config, errors } = validateDynamic(input);
+  assert.deepEqual(errors, [
+    { path: 'http.profiles.typo', message: 'http.profiles.typo.entrypoints: unknown option (did you mean entryPoints?)' },
+    { path: 'http.profiles.badTls', message: 'http.profiles.badTls.tls.certresolver: unknown option (did you mean certResolver?)' },
+  ]);
+  assert.deepEqual(Object.keys(config.http.profiles), ['public-https']);
+  assert.equal(config.http.routers.demo?.profile, 'public-https');
+  assert.deepEqual(referenceErrors(config, input).map((e) => e.message), ['http.profiles.public-https.middlewares[1]: unknown middleware "nope"']);
+  const empty = validateDynamic({ http: { routers: { r: { rule: 'Path(`/`)', service: 's', profile: ' ' } } } });
+  assert.deepEqual(empty.errors.map((e) => e.message), ['http.routers.r.profile: profile is empty']);
+});

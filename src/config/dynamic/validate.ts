@@ -12,12 +12,15 @@ import { parseRule } from '../../router/rule/parser.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
 import {
+  httpProfileSchema,
   httpRouterSchema,
   httpServiceSchema,
   tcpRouterSchema,
   tcpServiceSchema,
   tlsCertificateSchema,
+  tlsOptionsSchema,
   type HttpMiddlewareConfig,
+  type HttpProfileConfig,
   type HttpRouterConfig,
   type HttpServiceConfig,
   type TcpRouterConfig,
@@ -46,6 +49,8 @@ export interface ValidDynamicConfig {
     readonly services: Rec<HttpServiceConfig>;
     readonly middlewares: Rec<HttpMiddlewareConfig>;
     readonly serversTransports: Rec<unknown>;
+    /** Router defaults pulled in by a router's `profile` (see httpProfileSchema). */
+    readonly profiles: Rec<HttpProfileConfig>;
   };
   readonly tcp: {
     readonly routers: Rec<TcpRouterConfig>;
@@ -63,7 +68,7 @@ export interface ValidDynamicConfig {
 export const chainSchema = z.strictObject({ middlewares: z.array(z.string().min(1)).min(1, 'lists no middlewares') });
 
 const SECTIONS: Record<string, readonly string[]> = {
-  http: ['routers', 'services', 'middlewares', 'serversTransports'],
+  http: ['routers', 'services', 'middlewares', 'serversTransports', 'profiles'],
   tcp: ['routers', 'services', 'middlewares'],
   udp: ['routers', 'services'],
   tls: ['certificates', 'options', 'stores'],
@@ -82,7 +87,7 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
   const errors: ElementError[] = [];
   const err = (path: string, at: string, message: string) => errors.push({ path, message: `${at}: ${message}` });
   const out = {
-    http: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj, serversTransports: {} as Obj },
+    http: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj, serversTransports: {} as Obj, profiles: {} as Obj },
     tcp: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj },
     udp: {} as Obj,
     tls: { certificates: [] as unknown[], options: {} as Obj, stores: {} as Obj },
@@ -140,8 +145,14 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
           case 'http.middlewares':
             middleware(def, elPath, put);
             break;
+          case 'http.profiles':
+            keep(httpProfileSchema, def, elPath, put);
+            break;
+          case 'tls.options':
+            keep(tlsOptionsSchema, def, elPath, put);
+            break;
           default:
-            // Sections without a schema yet (serversTransports, tls options …) pass through unchanged.
+            // Sections without a schema yet (serversTransports, tls stores …) pass through unchanged.
             put(structuredClone(def));
         }
       }
@@ -238,6 +249,12 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
     const p = `http.routers.${name}`;
     check(p, `${p}.service`, 'service', r.service, services);
     r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
+  }
+  // A profile's middlewares belong to the profile's own configuration, like a router's. A router's
+  // bare `profile` is not checked: it may name a profile of another provider (the watcher resolves it).
+  for (const [name, pr] of Object.entries(cfg.http.profiles)) {
+    const p = `http.profiles.${name}`;
+    pr.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
   }
   for (const [name, m] of Object.entries(cfg.http.middlewares)) {
     const [type, options] = middlewareType(m);

@@ -4,6 +4,11 @@
  * provider does (`pkg/provider/docker/config.go`): a default service when labels name none, the
  * service of a router that names none, the default rule when no dialect defines a router.
  *
+ * `gantry.profile=<name>` sets `profile` on every HTTP router of the container (the default router
+ * too) that does not name one itself: the router then takes that profile's entry points,
+ * middlewares and TLS settings (see merge.ts applyProfiles); profiles are defined once elsewhere,
+ * typically in the file provider.
+ *
  * Precedence when several dialects are present: native `gantry.*` over Traefik v2/v3 `traefik.*`,
  * merged element by element (a `gantry` router `web` replaces a `traefik` router `web`). The legacy
  * dialects (Traefik v1 > Docker Flow Proxy > nginx-proxy) only apply when those two define no
@@ -97,13 +102,37 @@ export function buildContainerConfig(src: LabelSource, opts: LabelOptions = {}):
   // A rule that does not parse is a bad label too, reported here where the container and the label
   // are known (the watcher would only know the router `name@docker`).
   errors.push(...ruleErrors(config, src));
+  const profile = profileLabel(src, errors);
   // A bad label skips the container's routers: without them no request reaches a half-configured service.
   if (errors.length > 0) {
     for (const s of SECTIONS) delete (config[s] as Obj | undefined)?.['routers'];
   }
   complete(config, src, opts, errors, errors.length > 0);
+  if (profile !== undefined) {
+    for (const r of Object.values((config.http?.routers ?? {}) as Record<string, Obj>)) r['profile'] ??= profile;
+  }
+  // Profiles are shared settings: one container's labels cannot define them for the others.
+  for (const [prefix, decoded] of [['gantry', native], ['traefik', traefik]] as const) {
+    for (const name of Object.keys(decoded.config.http?.profiles ?? {})) {
+      const source = `${src.source} label ${prefix}.http.profiles.${name}`;
+      errors.push({ source, message: `${src.source}: labels "${prefix}.http.profiles.${name}.*" are ignored: define profiles in the file provider (or etcd), and name one with gantry.profile` });
+    }
+  }
+  delete config.http?.profiles;
   prune(config);
   return { enabled, config, errors };
+}
+
+/** profileLabel reads `gantry.profile`; an empty value is a bad label. */
+function profileLabel(src: LabelSource, errors: ProviderError[]): string | undefined {
+  const v = labelValue(src.labels, 'gantry.profile');
+  if (v === undefined) return undefined;
+  const name = v.trim();
+  if (name === '' || /[\s,`]/.test(name)) {
+    errors.push({ source: `${src.source} label gantry.profile`, message: `${src.source}: label "gantry.profile": ${JSON.stringify(v)} is not a profile name` });
+    return undefined;
+  }
+  return name;
 }
 
 /**

@@ -229,6 +229,8 @@ function buildRoot(): ModelNode {
       routers: { kind: 'map', value: httpRouter },
       services: { kind: 'map', value: serviceNode(schema.httpServiceSchema) },
       middlewares: { kind: 'map', value: object(HTTP_MIDDLEWARES) },
+      // Profiles come from etcd keys (or a file); container labels only name one (gantry.profile).
+      profiles: { kind: 'map', value: fromZod(schema.httpProfileSchema) },
     }),
     tcp: object({
       routers: { kind: 'map', value: tcpRouter },

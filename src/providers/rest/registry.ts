@@ -1,11 +1,13 @@
 /**
- * InstanceRegistry is a source of service instances that is not itself a route source: the etcd
- * Registrator layout (`/services/<name>/<id>` = `host:port`), the Consul catalog's passing
- * instances. A Docker Flow Proxy registration without a port takes its servers from the first
- * registry that knows the service, and is rebuilt whenever that registry changes.
+ * InstanceRegistry is a source of service instances that is not itself a route source: the running
+ * tasks of a Swarm service (the Swarm provider), the etcd Registrator layout
+ * (`/services/<name>/<id>` = `host:port`), the Consul catalog's passing instances. A Docker Flow
+ * Proxy registration without a port takes its servers from the first registry that knows the
+ * service (in that order: swarm, etcd, consul, as createProviders lists them), and is rebuilt
+ * whenever that registry changes.
  */
 export interface InstanceRegistry {
-  /** Shown in messages: `etcd /services`, `consul catalog`. */
+  /** Shown in messages: `swarm tasks`, `etcd /services`, `consul catalog`. */
   readonly registryName: string;
   /** instances returns server URLs (`http://host:port`), or null when the service is unknown here. */
   instances(service: string): string[] | null;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { SwarmNode, SwarmService, SwarmTask } from '../docker/types.js';
-import { buildSwarmConfig } from './build.js';
+import { buildSwarmConfig, buildSwarmInstances } from './build.js';
 
 // Tests run from dist/src/providers/swarm; the samples stay in the source tree.
 const DIR = new URL('../../../../src/providers/swarm/testdata/', import.meta.url);
@@ -64,4 +64,29 @@ test('overlay: lbswarm=false routes to each task', () => {
   assert.deepEqual(urls(res.config, 'app'), ['http://10.0.1.10:8080', 'http://10.0.1.11:8080']);
   const noNet = buildSwarmConfig(o.svc, o.tasks, nodes, {});
   assert.deepEqual(urls(noNet.config, 'app'), ['http://10.0.1.10:8080', 'http://10.0.1.11:8080'], 'ingress is never the choice');
+});
+
+test('instances: each running task of a host-network service at port base + slot, by service name (recorded)', () => {
+  const got = buildSwarmInstances(services, tasks, nodes, { localNodeId: local });
+  assert.deepEqual([...got], [['gantry-rec-swarm', ['http://127.0.0.1:18351', 'http://127.0.0.1:18352']]]);
+  const cid = tasks.find((t) => t.Slot === 2)!.Status!.ContainerStatus!.ContainerID!;
+  assert.deepEqual(buildSwarmInstances(services, tasks, nodes, { localNodeId: local, stopping: new Set([cid]) }).get('gantry-rec-swarm'), ['http://127.0.0.1:18351']);
+  // Labels do not decide: a registration names the service explicitly.
+  const off = structuredClone(services);
+  off[0]!.Spec!.Labels = { 'gantry.enable': 'false', 'gantry.docker.portbase': '18350' };
+  assert.deepEqual(buildSwarmInstances(off, tasks, nodes, { localNodeId: local }).get('gantry-rec-swarm'), ['http://127.0.0.1:18351', 'http://127.0.0.1:18352']);
+  // Known but no task running yet: no instance, yet known (its tasks fill the servers when they run).
+  assert.deepEqual(buildSwarmInstances(services, [], nodes, { localNodeId: local }).get('gantry-rec-swarm'), []);
+});
+
+test('instances: the VIP on the chosen network, or each task with lbswarm=false; left out without a port', () => {
+  const o = overlay();
+  assert.deepEqual(buildSwarmInstances(o.svc, o.tasks, nodes, { network: 'proxy' }).get(o.svc[0]!.Spec!.Name!), ['http://10.0.1.2:8080']);
+  const rr = overlay('false');
+  assert.deepEqual(buildSwarmInstances(rr.svc, rr.tasks, nodes, { network: 'proxy' }).get(rr.svc[0]!.Spec!.Name!), ['http://10.0.1.10:8080', 'http://10.0.1.11:8080']);
+  const noPort = overlay();
+  noPort.svc[0]!.Spec!.Labels = {};
+  assert.equal(buildSwarmInstances(noPort.svc, noPort.tasks, nodes, { network: 'proxy' }).has(noPort.svc[0]!.Spec!.Name!), false, 'a reconfigure port then applies');
+  noPort.svc[0]!.Spec!.Labels = { 'com.df.port': '9000' };
+  assert.deepEqual(buildSwarmInstances(noPort.svc, noPort.tasks, nodes, { network: 'proxy' }).get(noPort.svc[0]!.Spec!.Name!), ['http://10.0.1.2:9000']);
 });

@@ -141,6 +141,86 @@ export function buildSwarmConfig(
   return { config: merged.config, errors: [...errors, ...merged.errors] };
 }
 
+/**
+ * buildSwarmInstances lists, per Swarm service name, the server URLs of its running tasks: the
+ * instance registry behind a Docker Flow Proxy `reconfigure` without a port (issue 5). It uses
+ * the same addresses as buildSwarmConfig: a host-network task on 127.0.0.1 (this node) or its
+ * node's address, at `gantry.docker.portbase + Task.Slot`; otherwise the service's virtual IP (or
+ * each task with `lbswarm=false` or DNS round robin). The port, when no port base applies, is the
+ * service's `com.df.port` label, else its one `*.http.services.*.loadbalancer.server.port` label,
+ * else the one port its endpoint publishes.
+ *
+ * Labels do not decide here: the registration is an explicit request, so `gantry.enable`,
+ * `exposedByDefault` and constraints (which choose the services routed by their labels) do not
+ * apply. A service whose port cannot be found is left out, so that a reconfigure `port` applies.
+ */
+export function buildSwarmInstances(
+  services: SwarmService[],
+  tasks: SwarmTask[],
+  nodes: SwarmNode[],
+  opts: Pick<SwarmBuildOptions, 'network' | 'localNodeId' | 'stopping'> = {},
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const nodeAddr = new Map(nodes.map((n) => [n.ID, n.Status?.Addr]));
+  for (const svc of services) {
+    const name = svc.Spec?.Name;
+    if (!name) continue;
+    const labels = svc.Spec?.Labels ?? {};
+    const all = tasks.filter((t) => t.ServiceID === svc.ID);
+    const running = all.filter((t) => isRunningTask(t, opts.stopping)).sort((a, b) => (a.Slot ?? 0) - (b.Slot ?? 0));
+    const network = labelValue(labels, 'gantry.docker.network') ?? labelValue(labels, 'traefik.docker.network') ?? opts.network;
+    const hostNet = onHostNetwork(all);
+    const portBaseText = labelValue(labels, 'gantry.docker.portbase') ?? labelValue(labels, 'traefik.docker.portbase');
+    const portBase = portBaseText !== undefined && /^\s*\d+\s*$/.test(portBaseText) ? Number(portBaseText) : undefined;
+    const port = labelPort(labels) ?? servicePort(svc);
+    const urls: string[] = [];
+    if (hostNet) {
+      if (portBase === undefined && port === undefined) continue;
+      for (const t of running) {
+        const host = !t.NodeID || t.NodeID === opts.localNodeId ? '127.0.0.1' : nodeAddr.get(t.NodeID);
+        if (host) urls.push(hostUrl(host, portBase !== undefined ? portBase + (t.Slot ?? 0) : port!));
+      }
+      out.set(name, urls);
+      continue;
+    }
+    if (port === undefined) continue;
+    const lbSwarm = boolLabel(labels, ['gantry.docker.lbswarm', 'traefik.docker.lbswarm']) ?? true;
+    const vips = (svc.Endpoint?.VirtualIPs ?? []).filter((v) => v.Addr);
+    const dnsrr = (svc.Endpoint?.Spec?.Mode ?? svc.Spec?.EndpointSpec?.Mode) === 'dnsrr';
+    if (lbSwarm && !dnsrr && vips.length > 0) {
+      const netId = network ? networkId(all, network) : undefined;
+      const vip = (netId && vips.find((v) => v.NetworkID === netId)) || vips[0]!;
+      // The VIP answers only while a task runs; with none, the service has no instance.
+      if (running.length > 0) urls.push(hostUrl(stripMask(vip.Addr!), port));
+    } else {
+      for (const t of running) {
+        const host = taskAddress(t, network);
+        if (host) urls.push(hostUrl(host, port));
+      }
+    }
+    out.set(name, urls);
+  }
+  return out;
+}
+
+function hostUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** labelPort is the port a service's labels give: `com.df.port`, else one distinct server port label. */
+function labelPort(labels: Record<string, string>): number | undefined {
+  const ok = (v: string | undefined) => (v !== undefined && /^\s*\d{1,5}\s*$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? Number(v) : undefined);
+  const df = ok(labelValue(labels, 'com.df.port'));
+  if (df !== undefined) return df;
+  const ports = new Set<number>();
+  for (const [k, v] of Object.entries(labels)) {
+    if (!/^(gantry|traefik)\.http\.services\.[^.]+\.loadbalancer\.server\.port$/i.test(k)) continue;
+    const n = ok(v);
+    if (n !== undefined) ports.add(n);
+  }
+  return ports.size === 1 ? [...ports][0] : undefined;
+}
+
 function networkId(tasks: SwarmTask[], name: string): string | undefined {
   for (const t of tasks) for (const a of t.NetworksAttachments ?? []) if (a.Network?.Spec?.Name === name || a.Network?.Spec?.Name?.endsWith('_' + name)) return a.Network.ID;
   return undefined;

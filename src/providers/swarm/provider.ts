@@ -7,13 +7,18 @@
  *
  * Like the Docker provider it keeps the last configuration when the daemon is lost, retries with
  * back-off (100 ms → 5 s), and takes a task out at once when its container is being stopped.
+ *
+ * It is also an InstanceRegistry: each refresh records the running tasks of every service by name
+ * (buildSwarmInstances), so that a Docker Flow Proxy registration without a port is served by the
+ * tasks of the Swarm service of that name, and follows its scaling without a second poller.
  */
 import type { Logger } from '../../observability/logger.js';
 import { DockerClient, type DockerTlsOptions } from '../docker/client.js';
 import { compileConstraints, type LabelPredicate } from '../docker/constraints.js';
 import type { DockerEvent } from '../docker/types.js';
 import type { Emit, Provider } from '../provider.js';
-import { buildSwarmConfig } from './build.js';
+import type { InstanceRegistry } from '../rest/registry.js';
+import { buildSwarmConfig, buildSwarmInstances } from './build.js';
 
 export interface SwarmProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://manager:2375`; must reach a manager. */
@@ -37,8 +42,9 @@ export interface SwarmProviderOptions {
 
 const FOLLOW_UPS_MS = [300, 1500];
 
-export class SwarmProvider implements Provider {
+export class SwarmProvider implements Provider, InstanceRegistry {
   readonly name: string = 'swarm';
+  readonly registryName = 'swarm tasks';
   #opts: SwarmProviderOptions;
   #constraints: LabelPredicate;
   #client: DockerClient;
@@ -55,6 +61,9 @@ export class SwarmProvider implements Provider {
   #loop: Promise<void> | null = null;
   #sleep: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
   #lastErrors = '';
+  #instances = new Map<string, string[]>();
+  #instancesKey = '';
+  #listeners: Array<() => void> = [];
 
   constructor(opts: SwarmProviderOptions = {}) {
     this.#opts = opts;
@@ -157,6 +166,30 @@ export class SwarmProvider implements Provider {
     this.#timers.add(t);
   }
 
+  /** instances returns the server URLs of the running tasks of the Swarm service `service`, or null when no such service is known. */
+  instances(service: string): string[] | null {
+    const urls = this.#instances.get(service);
+    return urls === undefined ? null : [...urls];
+  }
+
+  onInstancesChange(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
+
+  #setInstances(next: Map<string, string[]>): void {
+    const key = JSON.stringify([...next].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    if (key === this.#instancesKey) return;
+    this.#instances = next;
+    this.#instancesKey = key;
+    for (const fn of this.#listeners) {
+      try {
+        fn();
+      } catch (err) {
+        this.#logger?.error('swarm: instance listener failed', { error: err as Error });
+      }
+    }
+  }
+
   /** refresh lists services, tasks and nodes and emits; concurrent calls collapse into one more run. */
   async #refresh(): Promise<void> {
     if (this.#refreshing) {
@@ -191,6 +224,7 @@ export class SwarmProvider implements Provider {
           this.#lastErrors = key;
         }
         this.#emit?.({ provider: this.name, config: res.config, errors: res.errors });
+        this.#setInstances(buildSwarmInstances(services, tasks, nodes, { network: this.#opts.network, localNodeId: this.#localNodeId, stopping: this.#stopping }));
       } while (this.#again && !this.#stopped);
     })();
     try {
