@@ -13,4 +13,5 @@ sh scripts/testbed/up.sh
 [ -n "${TESTBED_KEEP:-}" ] || trap 'sh scripts/testbed/down.sh >/dev/null 2>&1 || true' EXIT INT TERM
 sh scripts/testbed/check.sh
 # One file at a time: several tests start real servers and measure timings on a 2-core machine.
-node --test --test-concurrency=1 dist/src dist/test/integration
+# Bounded: a test that leaves a handle open must fail the run, not hang it.
+timeout --signal=TERM 2400 node --test --test-concurrency=1 dist/src dist/test/integration

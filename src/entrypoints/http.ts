@@ -136,6 +136,7 @@ export class HttpEntrypoint {
     }
     this.#inFlight++;
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
+    (res as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
     res.once('close', onResponseClose);
     if (this.#closing) res.shouldKeepAlive = false;
     if (this.opts.debugHeaders === true) ctx.addResponseModifier(debugHeaders);
@@ -167,7 +168,14 @@ export class HttpEntrypoint {
     this.#inFlight--;
     if (ctx.status === 0) ctx.status = res.statusCode;
     if (!res.writableFinished && ctx.status < 400) ctx.status = 499;
-    if (this.#observe !== null) this.#observe(req, ctx);
+    if (this.#observe !== null) {
+      // An observer (access log, metrics) must never take the proxy down.
+      try {
+        this.#observe(req, ctx);
+      } catch (err) {
+        this.#logger.error('request observer failed', { error: err as Error });
+      }
+    }
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
@@ -203,13 +211,16 @@ export class HttpEntrypoint {
     const norm = normalizePath(rawPath, this.opts.normalize);
     if (!norm.ok) return this.#reject(req, res, remote, start, norm.reason);
     const scheme = (req.socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    return new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, query, start);
+    const ctx = new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, query, start);
+    ctx.remotePort = req.socket.remotePort ?? 0;
+    return ctx;
   }
 
   #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string): null {
     const ctx = new RequestContext(this.name, 'http', remote, '', this.#defaultPort, '', '', start);
     this.#inFlight++;
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
+    (res as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
     res.once('close', onResponseClose);
     res.shouldKeepAlive = false;
     ctx.errorText = reason;
@@ -286,10 +297,10 @@ class RoutingRequest implements MatchRequest {
 
 function onResponseClose(this: ServerResponse): void {
   const ctx = (this as unknown as Record<symbol, RequestContext | undefined>)[kCtx];
-  const req = this.req;
-  const server = (req.socket as unknown as { server?: Record<symbol, HttpEntrypoint | undefined> } | null)?.server;
-  const ep = server?.[kEntrypoint];
-  if (ctx !== undefined && ep !== undefined) ep.finished(req, this, ctx);
+  // The entrypoint is kept on the response itself: once a request body was consumed, the request
+  // stream is destroyed and `req.socket` is null, so the socket cannot lead back to the server.
+  const ep = (this as unknown as Record<symbol, HttpEntrypoint | undefined>)[kEntrypoint];
+  if (ctx !== undefined && ep !== undefined) ep.finished(this.req, this, ctx);
 }
 
 function unmapIPv4(addr: string): string {

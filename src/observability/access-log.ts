@@ -151,11 +151,11 @@ export class AccessLog {
         // Traefik logs nanoseconds.
         return Math.round(ms * 1e6);
       case 'ClientAddr':
-        return `${ctx.remoteAddr}:${req.socket.remotePort ?? 0}`;
+        return `${ctx.remoteAddr}:${ctx.remotePort}`;
       case 'ClientHost':
         return ctx.remoteAddr;
       case 'ClientPort':
-        return String(req.socket.remotePort ?? '');
+        return String(ctx.remotePort);
       case 'ClientUsername':
         return clientUser(req);
       case 'RequestHost':

@@ -12,6 +12,8 @@ export class RequestContext {
   scheme: string;
   /** Remote address of the TCP peer (IPv4-mapped IPv6 unwrapped). */
   readonly remoteAddr: string;
+  /** Remote port of the TCP peer (kept here: `req.socket` is gone once a body was consumed). */
+  remotePort: number;
   /** Client IP after the forwardedHeaders trust rules; what ClientIP() and ipAllowList see. */
   clientIP: string;
   /** Request host, lower-case, without port. */
@@ -55,6 +57,7 @@ export class RequestContext {
     this.entrypoint = entrypoint;
     this.scheme = scheme;
     this.remoteAddr = remoteAddr;
+    this.remotePort = 0;
     this.clientIP = remoteAddr;
     this.host = host;
     this.port = port;

@@ -32,10 +32,12 @@ describe('embedded default (no arguments)', () => {
       writeAtomic(path.join(tmp.dir, 'dynamic.yaml'), serviceYaml('demo', 'demo.localhost', [b2.url]));
       await waitFor(async () => (await get(`http://127.0.0.1:${webPort}/`, { host: 'demo.localhost' })).headers['x-backend'] === 'demo2', 2000);
     } finally {
-      assert.equal(await g.stop('SIGTERM'), 0);
+      // Clean up first: an assertion here must not leave servers keeping the test process alive.
+      const code = await g.stop('SIGTERM');
       await b.close();
       await b2.close();
       tmp.cleanup();
+      assert.equal(code, 0);
     }
   });
 });

@@ -29,4 +29,24 @@ describe('graceful shutdown', () => {
       await slow.close();
     }
   });
+
+  it('does not wait out the grace period after requests with bodies (in-flight accounting)', async () => {
+    const b = await startBackend('b');
+    const { g, cleanup } = await startWithFile(serviceYaml('b', 'b.test', [b.url]), ['--lifecycle.graceTimeout=10s', '--accessLog', '--accessLog.format=json']);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await get(g.url('/'), { host: 'b.test', 'content-type': 'text/plain' }, 'POST', 'payload');
+        assert.equal(r.status, 200);
+      }
+      // Every POST is logged: each request was seen to finish.
+      await waitFor(() => g.stdout.filter((l) => l.includes('"POST"')).length === 3, 3000);
+      const t0 = Date.now();
+      assert.equal(await g.stop('SIGTERM'), 0);
+      const ms = Date.now() - t0;
+      assert.ok(ms < 5000, `stop took ${ms} ms: something still counted as in flight`);
+    } finally {
+      await cleanup();
+      await b.close();
+    }
+  });
 });

@@ -29,7 +29,7 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 
 /** who names the caller for the audit log: the basic-auth user when there is one, and the address. */
 export function who(req: IncomingMessage): string {
-  const addr = req.socket.remoteAddress ?? 'unknown';
+  const addr = req.socket?.remoteAddress ?? 'unknown';
   const auth = req.headers.authorization;
   if (auth !== undefined && /^basic /i.test(auth)) {
     const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
