@@ -23,6 +23,7 @@ import { IPMatcher } from './middlewares/ip.js';
 import { createProviders } from './providers/index.js';
 import { RestProvider, restRoutes } from './providers/rest/index.js';
 import { TlsRuntime } from './tls/runtime.js';
+import { certificatesRoute, trackCertificateExpiry } from './tls/api.js';
 import './middlewares/index.js';
 
 /**
@@ -91,7 +92,7 @@ export class Gantry {
     }
     const prom = c.metrics.prometheus;
     this.metrics = c.api !== null || prom !== null ? new Metrics(prom?.buckets ?? [0.1, 0.3, 1.2, 5]) : null;
-    this.tls = new TlsRuntime(c, opts.cwd, this.logger, (name) => this.entrypoints.find((e) => e.name === name)?.port ?? 0);
+    this.tls = new TlsRuntime(c, opts.cwd, this.logger, (name) => this.entrypoints.find((e) => e.name === name)?.port ?? 0, this.role);
     const infos: EntrypointInfo[] = Object.keys(c.entryPoints).map((name) => ({ name, tls: this.tls.isTlsEntrypoint(name) }));
     this.watcher = new ConfigWatcher(
       {
@@ -151,8 +152,12 @@ export class Gantry {
     for (const p of this.providers) await p.start(this.watcher.push, this.logger.child({ provider: p.name }));
     // Apply what the providers emitted at start before accepting traffic.
     this.watcher.applyNow();
-    if (this.role !== 'control') await this.tls.start(this.watcher);
+    // The primary of --workers runs the ACME resolvers (workers get the certificates from it).
+    await this.tls.start(this.watcher);
+    if (this.metrics !== null && this.role !== 'serve') trackCertificateExpiry(this.tls, this.metrics);
     for (const ep of this.entrypoints) await ep.listen();
+    // With --workers, the primary enables ACME orders once a worker listens (cluster/primary.ts).
+    if (this.role === 'all') this.tls.enableOrders();
     const api = this.config.api;
     if (api !== null && this.role !== 'serve') {
       this.api = new ApiServer(
@@ -172,6 +177,7 @@ export class Gantry {
       // The write APIs of the REST provider: native /api/providers/rest and Docker Flow Proxy's /v1/docker-flow-proxy/*.
       const rest = this.providers.find((p): p is RestProvider => p instanceof RestProvider);
       if (rest !== undefined) for (const r of restRoutes(rest, { snapshot: () => this.watcher.current, registry: this.registry, logger: this.logger })) this.api.addRoute(r);
+      this.api.addRoute(certificatesRoute(this.tls));
       await this.api.listen();
     }
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname() });

@@ -4,6 +4,8 @@
  */
 import type { ConfigMessage } from '../providers/provider.js';
 import type { StatsSnapshot } from '../observability/metrics.js';
+import type { ChallengeKind } from '../tls/acme/storage.js';
+import type { PemPair } from '../tls/selfsigned.js';
 
 /** Primary → worker: the provider configurations of snapshot `version`. */
 export interface ConfigUpdate {
@@ -28,6 +30,11 @@ export interface WorkerApplied {
   version: number;
 }
 
+/** Worker → primary: this worker's entrypoints are listening (ACME challenges can reach it). */
+export interface WorkerListening {
+  type: 'gantry:listening';
+}
+
 /** Primary → worker: send your traffic counters (the API and /metrics speak for all workers). */
 export interface StatsRequest {
   type: 'gantry:stats?';
@@ -42,8 +49,36 @@ export interface StatsReply {
   openConnections: Record<string, number>;
 }
 
-export type ToWorker = ConfigUpdate | ShutdownRequest | StatsRequest;
-export type ToPrimary = WorkerHello | WorkerApplied | StatsReply;
+/**
+ * Primary → worker: every certificate the primary's ACME resolvers hold, by resolver (the whole
+ * set, never a diff). Only the primary talks to the CA; workers serve what it sends.
+ */
+export interface CertsUpdate {
+  type: 'gantry:certs';
+  acme: Record<string, PemPair[]>;
+}
+
+/**
+ * Primary → worker: an ACME challenge answer (HTTP-01 key authorization by token, TLS-ALPN-01
+ * certificate by domain), or its withdrawal (value null). The worker acknowledges with the same
+ * id, and the primary tells the CA to validate only once every worker has it.
+ */
+export interface ChallengeUpdate {
+  type: 'gantry:challenge';
+  id: number;
+  kind: ChallengeKind;
+  key: string;
+  value: string | null;
+}
+
+/** Worker → primary: challenge update `id` is applied. */
+export interface ChallengeAck {
+  type: 'gantry:challenge-ack';
+  id: number;
+}
+
+export type ToWorker = ConfigUpdate | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate;
+export type ToPrimary = WorkerHello | WorkerApplied | WorkerListening | StatsReply | ChallengeAck;
 
 export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;

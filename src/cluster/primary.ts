@@ -3,11 +3,19 @@
  * the API live here; N worker processes share the listening ports and serve requests. After every
  * applied snapshot the primary sends the exact provider configurations it was built from to every
  * worker, which compiles and swaps its own snapshot at once. A worker that dies is replaced.
+ *
+ * ACME runs here only: the primary is the one process that talks to the CA. It sends every
+ * certificate its resolvers hold to the workers (`gantry:certs`, the whole set on each change and
+ * to each new worker), and each challenge answer (`gantry:challenge`) before it asks the CA to
+ * validate, waiting until every worker has acknowledged it — so the CA may reach any worker.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, type LocalStats } from '../gantry.js';
-import { isMessage, type ConfigUpdate, type StatsReply, type WorkerApplied } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied } from './messages.js';
+
+/** How long the primary waits for a worker to acknowledge a challenge answer before going on. */
+const CHALLENGE_ACK_TIMEOUT_MS = 5000;
 
 export async function runPrimary(config: StaticConfig, cwd: string): Promise<void> {
   // Let the kernel spread connections over the workers' shared sockets: round-robin through the
@@ -40,15 +48,62 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
   let stopping = false;
 
   const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages });
-  const send = (w: Worker, msg: ConfigUpdate) => {
+  const send = (w: Worker, msg: ToWorker) => {
     if (w.isConnected()) w.send(msg);
+  };
+
+  /** Workers that said hello: their message handler is in place, so they get ACME updates. */
+  const ready = new Set<Worker>();
+  const acks = new Map<number, Map<Worker, () => void>>();
+  const certs = (): CertsUpdate => ({ type: 'gantry:certs', acme: gantry.tls.acmeCertificates() });
+  let certsKey = '';
+  gantry.tls.onCertificatesChange(() => {
+    const msg = certs();
+    const key = JSON.stringify(Object.entries(msg.acme).map(([r, l]) => [r, l.map((p) => p.certPem)]));
+    if (key === certsKey) return;
+    certsKey = key;
+    for (const w of ready) send(w, msg);
+  });
+  gantry.tls.publishChallenge = async (kind, key, value) => {
+    const id = nextId++;
+    const waiting = new Map<Worker, () => void>();
+    acks.set(id, waiting);
+    const msg: ChallengeUpdate = { type: 'gantry:challenge', id, kind, key, value };
+    const all = [...ready].filter((w) => w.isConnected()).map(
+      (w) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            w.off('exit', done);
+            resolve(false);
+          }, CHALLENGE_ACK_TIMEOUT_MS);
+          const done = () => {
+            clearTimeout(timer);
+            w.off('exit', done);
+            resolve(true);
+          };
+          waiting.set(w, done);
+          // A worker that dies meanwhile is replaced, and its successor gets the pending answers at hello.
+          w.once('exit', done);
+          send(w, msg);
+        }),
+    );
+    const ok = await Promise.all(all);
+    acks.delete(id);
+    if (ok.includes(false)) log.warn('acme: a worker did not acknowledge a challenge answer in time', { kind, key, timeoutMs: CHALLENGE_ACK_TIMEOUT_MS });
   };
 
   const fork = (): void => {
     const w = cluster.fork();
     workers.add(w);
     w.on('message', (m: unknown) => {
-      if (isMessage(m, 'gantry:hello')) send(w, update());
+      if (isMessage(m, 'gantry:hello')) {
+        // Certificates and pending challenges first: the worker listens once its configuration is in.
+        ready.add(w);
+        send(w, certs());
+        for (const c of gantry.tls.pendingChallenges()) send(w, { type: 'gantry:challenge', id: 0, kind: c.kind, key: c.key, value: c.value });
+        send(w, update());
+      } else if (isMessage<ChallengeAck>(m, 'gantry:challenge-ack')) acks.get(m.id)?.get(w)?.();
+      else if (isMessage(m, 'gantry:listening')) gantry.tls.enableOrders();
       else if (isMessage<StatsReply>(m, 'gantry:stats')) {
         const done = pending.get(m.id);
         pending.delete(m.id);
@@ -58,6 +113,7 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     });
     w.on('exit', (code, signal) => {
       workers.delete(w);
+      ready.delete(w);
       if (stopping) return;
       log.error('worker exited; starting another', { worker: w.id, code, signal });
       fork();

@@ -2,11 +2,12 @@
  * runWorker serves the entrypoints in one worker process of `--workers=N`. It asks the primary for
  * the current configuration and starts listening only once that configuration is live, so a
  * worker never answers 404 for routes the others serve. Signals are the primary's business:
- * workers drain when the primary says so, or when the primary is gone.
+ * workers drain when the primary says so, or when the primary is gone. ACME certificates and
+ * challenge answers come from the primary too (the only process that talks to the CA).
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry } from '../gantry.js';
-import { isMessage, type ConfigUpdate, type StatsRequest } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type StatsRequest } from './messages.js';
 
 export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
   const gantry = new Gantry({ config, cwd, role: 'serve' });
@@ -32,11 +33,16 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
       process.send?.({ type: 'gantry:applied', version: m.version });
       if (!listening) {
         listening = true;
-        gantry.start().catch((err) => {
+        gantry.start().then(() => process.send?.({ type: 'gantry:listening' })).catch((err) => {
           gantry.logger.error('worker start failed', { error: err as Error });
           process.exit(1);
         });
       }
+    } else if (isMessage<CertsUpdate>(m, 'gantry:certs')) {
+      gantry.tls.applyAcmeCertificates(m.acme);
+    } else if (isMessage<ChallengeUpdate>(m, 'gantry:challenge')) {
+      gantry.tls.applyChallenge(m.kind, m.key, m.value);
+      process.send?.({ type: 'gantry:challenge-ack', id: m.id });
     } else if (isMessage<StatsRequest>(m, 'gantry:stats?')) {
       const id = m.id;
       void gantry.localStats().then((local) => process.send?.({ type: 'gantry:stats', id, ...local }));

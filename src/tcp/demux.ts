@@ -16,6 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import type { IPMatcher } from '../middlewares/ip.js';
 import { parseClientHello } from '../tls/clienthello.js';
 import type { TlsManager } from '../tls/manager.js';
+import type { ClientAuthType } from '../tls/options.js';
 import { parseProxyHeader, type ProxyAddresses } from './proxy-protocol.js';
 import type { TcpEntrypointRoutes, TcpRoute } from './routes.js';
 
@@ -133,7 +134,7 @@ export class ConnectionDemux {
         socket.unshift(hello);
         const t = this.#terminate(socket, ctx, [ACME_TLS_ALPN]);
         t.once('secure', () => t.end());
-        o.logger.debug('acme: answered a TLS-ALPN-01 challenge', { domain: sni });
+        o.logger.debug('acme: answered a TLS-ALPN-01 challenge', { domain: sni, pid: process.pid });
         return;
       }
     }
@@ -144,10 +145,19 @@ export class ConnectionDemux {
       socket.destroy();
       return;
     }
+    const hs = store.handshake(sni);
+    if (hs.refuse !== null) {
+      o.logger.debug('tls connection refused', { remote: addrs.srcAddr, servername: sni, reason: hs.refuse });
+      socket.destroy();
+      return;
+    }
     socket.unshift(hello);
-    const t = this.#terminate(socket, store.select(sni), ['http/1.1']);
+    const t = this.#terminate(socket, hs.context, hs.options.alpn, hs.options.clientAuth);
     if (addrs.srcAddr !== unmap(t.remoteAddress ?? '')) setPeer(t, addrs.srcAddr, addrs.srcPort);
-    http(t);
+    // With client authentication the HTTP server gets the connection only once the client's
+    // certificate has passed; without, at once (the handshake completes before any request).
+    if (hs.options.clientAuth === 'NoClientCert') http(t);
+    else t.once('authorized', () => http(t));
   }
 
   #tcp(socket: net.Socket, hello: Buffer, sni: string, route: TcpRoute, addrs: ProxyAddresses): void {
@@ -156,15 +166,42 @@ export class ConnectionDemux {
       route.service.serve(socket, hello, addrs, route.name);
       return;
     }
+    const hs = store.handshake(sni);
+    if (hs.refuse !== null) {
+      this.#o.logger.debug('tls connection refused', { remote: addrs.srcAddr, servername: sni, reason: hs.refuse });
+      socket.destroy();
+      return;
+    }
     socket.unshift(hello);
-    const t = this.#terminate(socket, store.select(sni), undefined);
-    t.once('secure', () => route.service.serve(t, null, addrs, route.name));
+    const t = this.#terminate(socket, hs.context, undefined, hs.options.clientAuth);
+    t.once('authorized', () => route.service.serve(t, null, addrs, route.name));
   }
 
-  #terminate(socket: net.Socket, ctx: tls.SecureContext, alpn: string[] | undefined): tls.TLSSocket {
-    const t = new tls.TLSSocket(socket, { isServer: true, secureContext: ctx, ALPNProtocols: alpn });
+  /**
+   * #terminate starts the server side of TLS on a socket. It emits 'authorized' once the
+   * handshake is done and the client certificate (if the options ask for one) is acceptable;
+   * a certificate that fails verification closes the connection.
+   */
+  #terminate(socket: net.Socket, ctx: tls.SecureContext, alpn: string[] | undefined, clientAuth: ClientAuthType = 'NoClientCert'): tls.TLSSocket {
+    const requestCert = clientAuth !== 'NoClientCert';
+    // rejectUnauthorized makes OpenSSL fail the handshake when no certificate is sent
+    // (SSL_VERIFY_FAIL_IF_NO_PEER_CERT); whether a sent one is trusted is checked on 'secure'.
+    const rejectUnauthorized = clientAuth === 'RequireAnyClientCert' || clientAuth === 'RequireAndVerifyClientCert';
+    const t = new tls.TLSSocket(socket, { isServer: true, secureContext: ctx, ALPNProtocols: alpn, requestCert, rejectUnauthorized });
     const timer = setTimeout(() => t.destroy(), HANDSHAKE_TIMEOUT_MS);
-    t.once('secure', () => clearTimeout(timer));
+    t.once('secure', () => {
+      clearTimeout(timer);
+      const verify = clientAuth === 'VerifyClientCertIfGiven' || clientAuth === 'RequireAndVerifyClientCert';
+      if (verify && hasPeerCertificate(t)) {
+        const err = verifyError(t);
+        if (err !== null) {
+          this.#o.logger.debug('tls client certificate refused', { remote: socket.remoteAddress, error: err });
+          t.destroy();
+          return;
+        }
+      }
+      t.emit('authorized');
+    });
     t.once('close', () => clearTimeout(timer));
     t.on('error', (err: Error) => {
       this.#o.logger.debug('tls handshake failed', { remote: socket.remoteAddress, error: err.message });
@@ -175,6 +212,24 @@ export class ConnectionDemux {
 }
 
 function noop(): void {}
+
+function hasPeerCertificate(t: tls.TLSSocket): boolean {
+  const c = t.getPeerCertificate();
+  return c !== null && Object.keys(c).length > 0;
+}
+
+/**
+ * verifyError is OpenSSL's verdict on the client's certificate chain against the options' CAs.
+ * tls.Server reads it the same way when a connection is secure (`onServerSocketSecure` in Node's
+ * _tls_wrap.js); a TLSSocket made by hand gets no such check. If the handle does not offer it,
+ * the certificate counts as unverified: mTLS fails closed.
+ */
+function verifyError(t: tls.TLSSocket): string | null {
+  const handle = (t as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'cannot verify the client certificate';
+  const e = handle.verifyError();
+  return e === null || e === undefined ? null : (e.code ?? e.message);
+}
 
 function unmap(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;

@@ -3,6 +3,13 @@
  * terminate TLS, the certificate store (files, ACME, the generated default), the ACME resolvers
  * and their challenge answers, the entrypoints' HTTPS redirects, and the connection demultiplexer
  * (tcp/demux.ts) that puts it together for each accepted socket.
+ *
+ * With `--workers=N` the work is split by role. The primary (`control`) runs the ACME resolvers —
+ * it alone talks to the CA — and keeps a store only to describe certificates on the API; it
+ * publishes every ACME certificate and every pending challenge answer to the workers
+ * (cluster/primary.ts). A worker (`serve`) runs no resolver: it serves the certificates and
+ * answers the challenges it is given (applyAcmeCertificates, applyChallenge), and with etcd
+ * storage also looks answers up in etcd, where another replica's primary may have put them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -16,11 +23,16 @@ import { IPMatcher } from '../middlewares/ip.js';
 import type { Snapshot } from '../watcher/snapshot.js';
 import type { ConfigWatcher } from '../watcher/watcher.js';
 import { ConnectionDemux } from '../tcp/demux.js';
-import { secureContextFor } from './certificate.js';
+import { parseCertificate, secureContextFor, type LoadedCertificate } from './certificate.js';
 import { TlsManager } from './manager.js';
 import { AcmeResolver } from './acme/resolver.js';
 import { EtcdStorage } from './acme/etcd-storage.js';
-import { FileStorage, type AcmeStorage } from './acme/storage.js';
+import { FileStorage, type AcmeStorage, type ChallengeKind } from './acme/storage.js';
+import { RelayStorage, type ChallengePublisher, type PendingChallenge } from './acme/relay.js';
+import type { PemPair } from './selfsigned.js';
+
+/** The process's part in TLS: everything, ACME only (the primary), or serving only (a worker). */
+export type TlsRole = 'all' | 'control' | 'serve';
 
 const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
@@ -32,14 +44,84 @@ export class TlsRuntime {
   #certificates: TlsManager | null = null;
   readonly resolvers: AcmeResolver[] = [];
   readonly #storages: AcmeStorage[] = [];
-  /** Where challenge answers are looked up (every resolver's storage). */
   #alpnContexts = new Map<string, { value: string; ctx: tls.SecureContext }>();
+  readonly role: TlsRole;
+  /** Challenge answers the primary pushed to this worker, by `kind/key`. */
+  readonly #pushed = new Map<string, string>();
+  /** ACME certificates the primary pushed, by resolver; applied to the store once it exists. */
+  #pushedAcme = new Map<string, LoadedCertificate[]>();
+  /** Primary: answers stored and not yet withdrawn, for workers that start mid-order. */
+  readonly #pending = new Map<string, PendingChallenge>();
+  /**
+   * publishChallenge is set by the primary of `--workers=N`: it delivers a challenge answer to
+   * every worker and resolves once they all have it, before the CA is asked to validate.
+   */
+  publishChallenge: ChallengePublisher | null = null;
+  readonly #changeListeners: Array<() => void> = [];
+  #ordersEnabled = false;
+  #watcher: ConfigWatcher | null = null;
 
-  constructor(config: StaticConfig, cwd: string, logger: Logger, port: (entrypoint: string) => number) {
+  constructor(config: StaticConfig, cwd: string, logger: Logger, port: (entrypoint: string) => number, role: TlsRole = 'all') {
     this.#config = config;
     this.#cwd = cwd;
     this.#logger = logger;
     this.#port = port;
+    this.role = role;
+  }
+
+  /** onCertificatesChange calls `fn` whenever the store is rebuilt (files, ACME, options). */
+  onCertificatesChange(fn: () => void): void {
+    this.#changeListeners.push(fn);
+  }
+
+  /** pendingChallenges are the answers a worker that starts now must be given (primary). */
+  pendingChallenges(): PendingChallenge[] {
+    return [...this.#pending.values()];
+  }
+
+  /** acmeCertificates are the PEMs of every ACME certificate, by resolver (what workers serve). */
+  acmeCertificates(): Record<string, PemPair[]> {
+    const out: Record<string, PemPair[]> = {};
+    for (const [r, list] of this.#certificates?.acmeCertificates() ?? []) out[r] = list.map((c) => ({ certPem: c.certPem, keyPem: c.keyPem }));
+    return out;
+  }
+
+  /** applyAcmeCertificates replaces the ACME certificates a worker serves with the primary's set. */
+  applyAcmeCertificates(acme: Record<string, PemPair[]>): void {
+    const next = new Map<string, LoadedCertificate[]>();
+    for (const [resolver, list] of Object.entries(acme)) {
+      const certs: LoadedCertificate[] = [];
+      for (const p of list) {
+        try {
+          const c = parseCertificate(`acme:${resolver}`, p.certPem, p.keyPem);
+          certs.push({ ...c, source: `acme:${resolver}:${c.names[0]}` });
+        } catch (err) {
+          this.#logger.error('acme: certificate from the primary is unusable', { resolver, error: (err as Error).message });
+        }
+      }
+      next.set(resolver, certs);
+    }
+    for (const r of this.#pushedAcme.keys()) if (!next.has(r)) next.set(r, []);
+    this.#pushedAcme = next;
+    const m = this.#certificates;
+    if (m !== null) for (const [r, certs] of next) m.setAcme(r, certs);
+  }
+
+  /** applyChallenge records (or, with null, withdraws) a challenge answer the primary pushed. */
+  applyChallenge(kind: ChallengeKind, key: string, value: string | null): void {
+    if (value === null) this.#pushed.delete(`${kind}/${key}`);
+    else this.#pushed.set(`${kind}/${key}`, value);
+  }
+
+  /** #challenge finds an answer: pushed by the primary, else in a storage (etcd: maybe another replica's). */
+  async #challenge(kind: ChallengeKind, key: string): Promise<string | null> {
+    const v = this.#pushed.get(`${kind}/${key}`);
+    if (v !== undefined) return v;
+    for (const st of this.#storages) {
+      const s = await st.getChallenge(kind, key).catch(() => null);
+      if (s !== null) return s;
+    }
+    return null;
   }
 
   get certificates(): TlsManager | null {
@@ -98,37 +180,43 @@ export class TlsRuntime {
   }
 
   async #answerHttp01(token: string, res: ServerResponse): Promise<void> {
-    for (const st of this.#storages) {
-      const v = await st.getChallenge('http-01', token).catch(() => null);
-      if (v !== null) {
-        this.#logger.debug('acme: answered an HTTP-01 challenge', { token });
-        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(v)) });
-        res.end(v);
-        return;
-      }
+    const v = await this.#challenge('http-01', token);
+    if (v !== null) {
+      this.#logger.debug('acme: answered an HTTP-01 challenge', { token, pid: process.pid });
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(v)) });
+      res.end(v);
+      return;
     }
+    this.#logger.debug('acme: no answer for an HTTP-01 challenge', { token, pid: process.pid });
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('404 no such ACME challenge\n');
   }
 
   #alpn = async (servername: string): Promise<tls.SecureContext | null> => {
-    for (const st of this.#storages) {
-      const v = await st.getChallenge('tls-alpn-01', servername).catch(() => null);
-      if (v === null) continue;
-      const had = this.#alpnContexts.get(servername);
-      if (had !== undefined && had.value === v) return had.ctx;
-      const pem = JSON.parse(v) as { certPem: string; keyPem: string };
-      const ctx = secureContextFor(pem, {});
-      this.#alpnContexts.set(servername, { value: v, ctx });
-      return ctx;
+    const v = await this.#challenge('tls-alpn-01', servername);
+    if (v === null) {
+      this.#alpnContexts.delete(servername);
+      return null;
     }
-    this.#alpnContexts.delete(servername);
-    return null;
+    const had = this.#alpnContexts.get(servername);
+    if (had !== undefined && had.value === v) return had.ctx;
+    const pem = JSON.parse(v) as { certPem: string; keyPem: string };
+    const ctx = secureContextFor(pem, {});
+    this.#alpnContexts.set(servername, { value: v, ctx });
+    return ctx;
   };
 
-  /** start builds the certificate store and the resolvers and follows the watcher's snapshots. */
+  /**
+   * start builds the certificate store and follows the watcher's snapshots. The resolvers run
+   * here unless this is a worker; a worker only opens the storages challenges can be read from.
+   */
   async start(watcher: ConfigWatcher): Promise<void> {
-    this.#certificates = await TlsManager.create(this.#logger, this.#cwd);
+    const certs = await TlsManager.create(this.#logger, this.#cwd);
+    this.#certificates = certs;
+    certs.onChange(() => {
+      for (const fn of this.#changeListeners) fn();
+    });
+    for (const [r, list] of this.#pushedAcme) certs.setAcme(r, list);
     const epResolvers = new Map<string, string>();
     for (const [n, ep] of Object.entries(this.#config.entryPoints)) if (ep.http.tls?.certResolver !== undefined) epResolvers.set(n, ep.http.tls.certResolver);
     const storages = new Map<string, AcmeStorage>();
@@ -140,22 +228,43 @@ export class TlsRuntime {
           const etcd = this.#config.providers.etcd;
           if (etcd === null) throw new Error(`certificatesResolvers.${name}.acme.storage: etcd needs --providers.etcd.endpoints`);
           storage = new EtcdStorage(etcd.endpoints, etcd.rootKey);
+        } else if (this.role === 'serve') {
+          // A worker's answers come from the primary; a file holds none.
+          continue;
         } else {
           storage = new FileStorage(path.resolve(this.#cwd, cfg.storage));
         }
         storages.set(cfg.storage, storage);
         this.#storages.push(storage);
+        if (this.role === 'control') {
+          storage = new RelayStorage(storage, () => this.publishChallenge, this.#pending);
+          storages.set(cfg.storage, storage);
+        }
       }
-      this.resolvers.push(new AcmeResolver(name, cfg, { storage, certificates: this.#certificates, logger: this.#logger, entrypointResolvers: epResolvers }));
+      if (this.role === 'serve') continue;
+      this.resolvers.push(new AcmeResolver(name, cfg, { storage, certificates: certs, logger: this.#logger, entrypointResolvers: epResolvers }));
     }
     for (const r of this.resolvers) await r.start();
-    const cwdCerts = this.#certificates;
+    this.#watcher = watcher;
     const apply = (s: Snapshot): void => {
-      cwdCerts.setFiles(s.merged.tls.certificates);
-      for (const r of this.resolvers) r.onSnapshot(s);
+      certs.setFiles(s.merged.tls.certificates);
+      certs.setOptions(s.merged);
+      if (this.#ordersEnabled) for (const r of this.resolvers) r.onSnapshot(s);
     };
     watcher.onSnapshot(apply);
     apply(watcher.current);
+  }
+
+  /**
+   * enableOrders lets the resolvers order what the routers want. It is called once something
+   * listens for the CA's validation requests (this process's entrypoints, or with --workers the
+   * first worker's): an order made earlier would fail its challenges and cost the CA's rate limit.
+   */
+  enableOrders(): void {
+    if (this.#ordersEnabled) return;
+    this.#ordersEnabled = true;
+    const s = this.#watcher?.current;
+    if (s !== undefined) for (const r of this.resolvers) r.onSnapshot(s);
   }
 
   async stop(): Promise<void> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot, startBackend, startWithFile, tempDir, writeAtomic, type Backend, type GantryProcess } from '../helpers/gantry.js';
 import { get } from '../helpers/http.js';
+import { makeCA } from '../fixtures/tls/make-certs.js';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 
@@ -119,5 +120,17 @@ describe('dashboard', () => {
     await page.locator('tr[data-router="added@file"]').waitFor();
     await page.screenshot({ path: path.join(artifacts, 'dashboard-routers.png'), fullPage: true });
     assert.ok(fs.statSync(path.join(artifacts, 'dashboard-routers.png')).size > 1000);
+  });
+
+  it('lists a file certificate with its expiry in the certificates view', async () => {
+    const ca = makeCA(path.join(profile.dir, 'certs'));
+    const leaf = ca.leaf('dash', ['dash-cert.test', 'www.dash-cert.test']);
+    writeAtomic(file, `${yaml(a)}tls:\n  certificates:\n    - { certFile: ${leaf.cert}, keyFile: ${leaf.key} }\n`);
+    await page.goto(g.api('/dashboard/#/certificates'));
+    const row = page.locator('tr[data-certificate="dash-cert.test"][data-source="file"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /www\.dash-cert\.test/);
+    assert.match(await row.innerText(), /Gantry Test CA/);
+    assert.match(await row.innerText(), /in [01] days/);
   });
 });

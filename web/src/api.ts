@@ -40,6 +40,19 @@ export interface Entrypoint {
   port: number;
 }
 
+/** One certificate the TLS store holds (`GET /api/tls/certificates`). */
+export interface Certificate {
+  domains: { main: string; sans: string[] };
+  notBefore: string;
+  notAfter: string;
+  issuer: string;
+  serial: string;
+  fingerprint: string;
+  source: 'file' | 'acme' | 'default';
+  resolver?: string;
+  certFile?: string;
+}
+
 export interface Counts {
   total: number;
   warnings: number;
@@ -67,6 +80,7 @@ export interface State {
   services: Service[];
   middlewares: Middleware[];
   entrypoints: Entrypoint[];
+  certificates: Certificate[];
   stats: Stats | null;
   error: string | null;
   updated: number;
@@ -80,13 +94,14 @@ async function getJSON<T>(path: string): Promise<T> {
 
 /** load fetches everything the dashboard shows, in parallel. */
 export async function load(): Promise<Omit<State, 'error' | 'updated'>> {
-  const [overview, routers, services, middlewares, entrypoints, stats] = await Promise.all([
+  const [overview, routers, services, middlewares, entrypoints, stats, certificates] = await Promise.all([
     getJSON<Overview>('/api/overview'),
     getJSON<Router[]>('/api/http/routers'),
     getJSON<Service[]>('/api/http/services'),
     getJSON<Middleware[]>('/api/http/middlewares'),
     getJSON<Entrypoint[]>('/api/entrypoints'),
     getJSON<Stats>('/api/stats'),
+    getJSON<Certificate[]>('/api/tls/certificates'),
   ]);
-  return { overview, routers, services, middlewares, entrypoints, stats };
+  return { overview, routers, services, middlewares, entrypoints, stats, certificates };
 }

@@ -6,12 +6,12 @@
  */
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { load, type Counts, type Middleware, type Router, type Service, type State, type Status } from './api.js';
+import { load, type Certificate, type Counts, type Middleware, type Router, type Service, type State, type Status } from './api.js';
 import { RateHistory } from './rates.js';
 import { Sparkline } from './chart.js';
 
 const POLL_MS = 1000;
-const TABS = ['overview', 'routers', 'services', 'middlewares', 'entrypoints'] as const;
+const TABS = ['overview', 'routers', 'services', 'middlewares', 'entrypoints', 'certificates'] as const;
 type Tab = (typeof TABS)[number];
 
 function tabFromHash(): Tab {
@@ -22,7 +22,7 @@ function tabFromHash(): Tab {
 const history = new RateHistory();
 
 function App() {
-  const [state, setState] = useState<State>({ overview: null, routers: [], services: [], middlewares: [], entrypoints: [], stats: null, error: null, updated: 0 });
+  const [state, setState] = useState<State>({ overview: null, routers: [], services: [], middlewares: [], entrypoints: [], certificates: [], stats: null, error: null, updated: 0 });
   const [tab, setTab] = useState<Tab>(tabFromHash());
   const [query, setQuery] = useState('');
   const [onlyErrors, setOnlyErrors] = useState(false);
@@ -72,7 +72,7 @@ function App() {
       </header>
       <main>
         {state.error !== null && <div class="banner">Cannot reach the API: {state.error}</div>}
-        {tab !== 'overview' && tab !== 'entrypoints' && (
+        {tab !== 'overview' && tab !== 'entrypoints' && tab !== 'certificates' && (
           <div class="toolbar">
             <input type="search" placeholder="Search by name, rule or error" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} data-testid="search" />
             <label>
@@ -85,6 +85,7 @@ function App() {
         {tab === 'services' && <ServicesTable services={filter(state.services)} />}
         {tab === 'middlewares' && <MiddlewaresTable middlewares={filter(state.middlewares)} />}
         {tab === 'entrypoints' && <EntrypointsTable state={state} />}
+        {tab === 'certificates' && <CertificatesTable certificates={state.certificates} />}
       </main>
     </>
   );
@@ -307,6 +308,63 @@ function EntrypointsTable({ state }: { state: State }) {
             <td>{state.routers.filter((r) => (r.using ?? []).includes(e.name)).length}</td>
           </tr>
         ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Certificates expiring within this many days are flagged (ACME renews 30 days before by default). */
+const EXPIRY_WARN_DAYS = 30;
+
+function CertificatesTable({ certificates }: { certificates: Certificate[] }) {
+  const now = Date.now();
+  return (
+    <table data-testid="certificates">
+      <thead>
+        <tr>
+          <th>Status</th>
+          <th>Domains</th>
+          <th>Expires</th>
+          <th>Issuer</th>
+          <th>Source</th>
+        </tr>
+      </thead>
+      <tbody>
+        {certificates.map((c) => {
+          const days = Math.floor((Date.parse(c.notAfter) - now) / 86_400_000);
+          const status = days < 0 ? 'disabled' : days < EXPIRY_WARN_DAYS && c.source !== 'default' ? 'warning' : 'enabled';
+          return (
+            <tr class={status === 'disabled' ? 'has-error' : ''} data-certificate={c.domains.main} data-source={c.source} data-status={status}>
+              <td>
+                <span class={`status ${status}`}>{days < 0 ? 'expired' : status === 'warning' ? 'expiring' : 'valid'}</span>
+              </td>
+              <td>
+                <strong>{c.domains.main}</strong>
+                {c.domains.sans.length > 0 && <div class="muted">{c.domains.sans.join(', ')}</div>}
+              </td>
+              <td>
+                {new Date(c.notAfter).toLocaleDateString()} <span class={status === 'enabled' ? 'muted' : 'error-text'}>({days < 0 ? `expired ${-days} days ago` : `in ${days} days`})</span>
+              </td>
+              <td>{c.issuer}</td>
+              <td>
+                {c.source}
+                {c.resolver !== undefined && <span class="muted"> · {c.resolver}</span>}
+                {c.certFile !== undefined && (
+                  <div class="muted">
+                    <code>{c.certFile}</code>
+                  </div>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+        {certificates.length === 0 && (
+          <tr>
+            <td colSpan={5} class="muted">
+              no certificates
+            </td>
+          </tr>
+        )}
       </tbody>
     </table>
   );
