@@ -37,7 +37,7 @@ describe('embedded default (no arguments)', () => {
       await b.close();
       await b2.close();
       tmp.cleanup();
-      assert.equal(code, 0);
+      assert.equal(code, 0, `gantry exited ${code}; logs:\n${g.logText()}`);
     }
   });
 });
