@@ -111,8 +111,11 @@ export interface StartOptions {
 export async function startGantry(args: string[], opts: StartOptions = {}): Promise<GantryProcess> {
   // One process unless the test is about workers: RSS, rate limits and logs then belong to one process.
   const workers = args.some((a) => a.startsWith('--workers')) ? [] : ['--workers=1'];
+  // Each process gets its own working directory: Gantry keeps state there by default
+  // (gantry-rest.json), and one test's registrations must not leak into the next.
+  const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
   const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', ...workers, ...args], {
-    cwd: opts.cwd ?? repoRoot,
+    cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
