@@ -78,6 +78,8 @@ export class Gantry {
       responseHeaderTimeoutMs: t.forwardingTimeouts.responseHeaderTimeout,
       idleConnTimeoutMs: t.forwardingTimeouts.idleConnTimeout,
       insecureSkipVerify: t.insecureSkipVerify,
+      client: t.client === 'undici' ? 'undici' : 'gantry',
+      maxIdleConnsPerHost: t.maxIdleConnsPerHost,
     });
     if (c.accessLog !== null) {
       this.#accessLog = new AccessLog({

@@ -103,6 +103,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   finished: boolean;
   clientGone: boolean;
   replayable: boolean;
+  /** The response was ended with its last chunk (see onResponseData). */
+  ended: boolean;
+  /** The client sends a request body (hasRequestBody, read once). */
+  readonly hasBody: boolean;
 
   constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
     this.svc = svc;
@@ -118,6 +122,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.finished = false;
     this.clientGone = false;
     this.replayable = false;
+    this.ended = false;
+    this.hasBody = hasRequestBody(req);
   }
 
   start(): void {
@@ -129,7 +135,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // A body the buffering middleware holds can be replayed; otherwise the client stream is sent.
     const buffered = bufferedBody(req);
     this.replayable = buffered !== null;
-    const body = buffered !== null ? buffered.open() : hasRequestBody(req) ? req : null;
+    const body = buffered !== null ? buffered.open() : this.hasBody ? req : null;
     const headers = upstreamRequestHeaders(req, ctx, {
       host: svc.hostFor(req, server),
       upgrade: null,
@@ -151,7 +157,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.connected = true;
     if (this.clientGone) controller.abort(new Error('client closed request'));
     // From here on undici streams the body: a failure can no longer be retried with it.
-    else if (!this.replayable && hasRequestBody(this.req)) this.ctx.bodyStarted = true;
+    else if (!this.replayable && this.hasBody) this.ctx.bodyStarted = true;
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -168,6 +174,12 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.clientGone) return;
+    if ((controller as { last?: boolean }).last === true) {
+      // Gantry's client says these are the last body bytes: head, body and end in one write.
+      this.ended = true;
+      this.res.end(chunk);
+      return;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onDrain);
@@ -176,7 +188,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.done();
-    if (!this.clientGone) this.res.end();
+    if (!this.clientGone && !this.ended) this.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
@@ -216,7 +228,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
       // proxy_next_upstream does (a pooled connection the server had just closed); the retry
       // middleware extends this to every idempotent method.
-      const safeDefault = (method === 'GET' || method === 'HEAD') && !hasRequestBody(this.req) ? 1 : 0;
+      const safeDefault = (method === 'GET' || method === 'HEAD') && !this.hasBody ? 1 : 0;
       max = Math.max(ctx.retryAttempts, safeDefault);
     }
     return this.attempt < max;

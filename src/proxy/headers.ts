@@ -38,6 +38,8 @@ const RESPONSE_DROP = new Set([
 /** connectionTokens returns the lower-case names listed in a Connection header, or null. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
+  // The common values list no header: answered without splitting.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return null;
   const text = Array.isArray(value) ? value.join(',') : value;
   let set: Set<string> | null = null;
   for (const part of text.split(',')) {

@@ -6,6 +6,10 @@
  */
 import { Pool } from 'undici';
 import { UpstreamServer } from './server.js';
+import { H1Pool, type UpstreamDispatcher } from './h1/pool.js';
+
+/** Which client forwards to http:// servers: Gantry's own (h1/) or undici's Pool. https:// always uses undici. */
+export type UpstreamClient = 'gantry' | 'undici';
 
 export interface TransportOptions {
   /** Connect (dial) timeout in ms. */
@@ -16,6 +20,10 @@ export interface TransportOptions {
   idleConnTimeoutMs: number;
   /** Skip TLS verification of https:// servers. */
   insecureSkipVerify: boolean;
+  /** Client for http:// servers (default 'gantry'). */
+  client?: UpstreamClient;
+  /** Idle keep-alive connections kept per origin (default 200). */
+  maxIdleConnsPerHost?: number;
 }
 
 export const defaultTransport: TransportOptions = {
@@ -27,7 +35,7 @@ export const defaultTransport: TransportOptions = {
 
 export class UpstreamRegistry {
   #servers = new Map<string, UpstreamServer>();
-  #pools = new Map<string, Pool>();
+  #pools = new Map<string, UpstreamDispatcher>();
   #transport: TransportOptions;
 
   constructor(transport: TransportOptions = defaultTransport) {
@@ -73,10 +81,20 @@ export class UpstreamRegistry {
   }
 
   /** pool returns the connection pool of the server's origin, creating it on first use. */
-  pool(server: UpstreamServer): Pool {
+  pool(server: UpstreamServer): UpstreamDispatcher {
     let p = this.#pools.get(server.origin);
     if (p === undefined) {
       const t = this.#transport;
+      if ((t.client ?? 'gantry') === 'gantry' && server.origin.startsWith('http:')) {
+        p = new H1Pool(server.origin, {
+          dialTimeoutMs: t.dialTimeoutMs,
+          responseHeaderTimeoutMs: t.responseHeaderTimeoutMs,
+          idleTimeoutMs: t.idleConnTimeoutMs,
+          maxIdle: t.maxIdleConnsPerHost ?? 200,
+        });
+        this.#pools.set(server.origin, p);
+        return p;
+      }
       p = new Pool(server.origin, {
         connect: { timeout: t.dialTimeoutMs, rejectUnauthorized: !t.insecureSkipVerify },
         keepAliveTimeout: Math.min(t.idleConnTimeoutMs, 4_000),

@@ -177,6 +177,8 @@ export const staticSchema = z.strictObject({
     forwardingTimeouts: group({ dialTimeout: ms('30s'), responseHeaderTimeout: ms('0s'), idleConnTimeout: ms('90s') }),
     maxIdleConnsPerHost: z.number().int().min(0).prefault(200),
     insecureSkipVerify: z.boolean().prefault(false),
+    /** Client for http:// servers: Gantry's own HTTP/1.1 pool, or undici's Pool (for comparison). */
+    client: lowerEnum(['gantry', 'undici']).prefault('gantry'),
     rootCAs: list.prefault([]),
   }),
   lifecycle: group({ graceTimeout: ms('10s'), requestAcceptGraceTimeout: ms('0s') }),
