@@ -20,7 +20,7 @@ import {
 } from './http-matchers.js';
 import { IPChecker } from './ip.js';
 import type { MatchRequest } from './request.js';
-import { AndPredicate, NotPredicate, OrPredicate, type Predicate } from './tree.js';
+import { AndPredicate, NotPredicate, OrPredicate, type Predicate, TreeRule } from './tree.js';
 
 type P = Predicate<MatchRequest>;
 
@@ -163,32 +163,9 @@ export interface CompiledRule<R = MatchRequest> {
   readonly hosts: readonly string[] | null;
 }
 
-class CompiledHttpRule implements CompiledRule<MatchRequest> {
-  readonly rule: string;
-  readonly tree: RuleNode;
-  readonly hosts: readonly string[] | null;
-  readonly #root: P;
-
-  constructor(rule: string, tree: RuleNode, root: P) {
-    this.rule = rule;
-    this.tree = tree;
-    this.#root = root;
-    const hosts = requiredHosts(tree);
-    this.hosts = hosts === null ? null : Object.freeze(hosts);
-  }
-
-  match(req: MatchRequest): boolean {
-    return this.#root.match(req);
-  }
-
-  explain(req: MatchRequest): string | null {
-    return this.#root.explain(req);
-  }
-}
-
 /** compileHttpRule parses and compiles an HTTP rule; it throws RuleSyntaxError. */
 export function compileHttpRule(rule: string): CompiledRule<MatchRequest> {
   const tree = parseRule(rule, 'http');
-  return new CompiledHttpRule(rule, tree, build(tree));
+  return new TreeRule<MatchRequest>(rule, tree, build(tree), requiredHosts(tree));
 }
 

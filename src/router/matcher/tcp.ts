@@ -7,7 +7,7 @@ import type { CompiledRule } from './http.js';
 import { ipArg, regexpArg } from './http.js';
 import { IPChecker, parseClientAddr } from './ip.js';
 import type { MatchTcpRequest } from './request.js';
-import { AndPredicate, ConstPredicate, NotPredicate, OrPredicate, type Predicate } from './tree.js';
+import { AndPredicate, ConstPredicate, NotPredicate, OrPredicate, type Predicate, TreeRule } from './tree.js';
 
 type P = Predicate<MatchTcpRequest>;
 
@@ -185,31 +185,8 @@ export function tcpPriorityOfTree(rule: string, tree: RuleNode): number {
   return isTcpCatchAll(tree) ? -1 : Buffer.byteLength(rule, 'utf8');
 }
 
-class CompiledTcpRule implements CompiledRule<MatchTcpRequest> {
-  readonly rule: string;
-  readonly tree: RuleNode;
-  readonly hosts: readonly string[] | null;
-  readonly #root: P;
-
-  constructor(rule: string, tree: RuleNode, root: P) {
-    this.rule = rule;
-    this.tree = tree;
-    this.#root = root;
-    const hosts = requiredSNIs(tree);
-    this.hosts = hosts === null ? null : Object.freeze(hosts);
-  }
-
-  match(req: MatchTcpRequest): boolean {
-    return this.#root.match(req);
-  }
-
-  explain(req: MatchTcpRequest): string | null {
-    return this.#root.explain(req);
-  }
-}
-
 /** compileTcpRule parses and compiles a TCP rule; it throws RuleSyntaxError. */
 export function compileTcpRule(rule: string): CompiledRule<MatchTcpRequest> {
   const tree = parseRule(rule, 'tcp');
-  return new CompiledTcpRule(rule, tree, build(tree));
+  return new TreeRule<MatchTcpRequest>(rule, tree, build(tree), requiredSNIs(tree));
 }

@@ -2,6 +2,7 @@
  * Compiled rule trees. Every node is a long-lived object built once per configuration; matching
  * calls methods on them and allocates nothing (no closures, no regexps per request).
  */
+import type { RuleNode } from '../rule/parser.js';
 
 /** Predicate is a compiled node over requests of type R. */
 export interface Predicate<R> {
@@ -91,5 +92,32 @@ export class ConstPredicate<R> implements Predicate<R> {
 
   explain(_req: R): string | null {
     return this.value ? null : `${this.text} never matches`;
+  }
+}
+
+/**
+ * TreeRule is a compiled rule of either protocol: the predicate tree plus the host (or SNI) names
+ * every match requires, which the route tables index. `hosts` is computed by the caller because
+ * HTTP and TCP rules name them with different matchers.
+ */
+export class TreeRule<R> {
+  readonly rule: string;
+  readonly tree: RuleNode;
+  readonly hosts: readonly string[] | null;
+  readonly #root: Predicate<R>;
+
+  constructor(rule: string, tree: RuleNode, root: Predicate<R>, hosts: string[] | null) {
+    this.rule = rule;
+    this.tree = tree;
+    this.#root = root;
+    this.hosts = hosts === null ? null : Object.freeze(hosts);
+  }
+
+  match(req: R): boolean {
+    return this.#root.match(req);
+  }
+
+  explain(req: R): string | null {
+    return this.#root.explain(req);
   }
 }
