@@ -28,14 +28,14 @@ export class StickyBalancer implements Balancer {
     this.#now = now;
   }
 
-  pick(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null {
-    const i = this.cookie.indexOf(req);
+  pick(req: IncomingMessage | null, res: ServerResponse | null, ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null {
+    const i = req === null ? -1 : this.cookie.indexOf(req);
     if (i !== -1) {
       const ws = this.servers[i]!;
       if (ws.weight > 0 && ws.server.available(this.#now()) && (exclude === null || !exclude.has(ws.server))) return ws.server;
     }
     const server = this.#inner.pick(req, res, ctx, exclude);
-    if (server !== null) this.cookie.write(res, this.#index.get(server)!);
+    if (server !== null && res !== null) this.cookie.write(res, this.#index.get(server)!);
     return server;
   }
 }

@@ -16,9 +16,9 @@ export interface Balancer {
   /**
    * pick returns an available server, or null when none is. `exclude` holds servers already tried
    * for this request (the retry goes elsewhere when it can). A sticky balancer may read the request
-   * cookie and set a cookie on `res`.
+   * cookie and set a cookie on `res`. The fast lane, which never serves a sticky service, passes null.
    */
-  pick(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null;
+  pick(req: IncomingMessage | null, res: ServerResponse | null, ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null;
   /** All servers of the balancer, for health checks and the API. */
   readonly servers: readonly WeightedServer[];
 }

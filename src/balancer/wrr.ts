@@ -58,7 +58,7 @@ export class WrrBalancer implements Balancer {
     this.#now = now;
   }
 
-  pick(_req: IncomingMessage, _res: ServerResponse, _ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null {
+  pick(_req: IncomingMessage | null, _res: ServerResponse | null, _ctx: RequestContext, exclude: ReadonlySet<UpstreamServer> | null): UpstreamServer | null {
     const servers = this.servers;
     const eligible = this.#eligible;
     const now = this.#now();

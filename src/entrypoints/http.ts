@@ -5,9 +5,9 @@
  * by the clientError handler instead of a silently dropped socket.
  */
 import http, { type IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { RequestContext } from '../proxy/context.js';
+import { RequestContext, type RequestView } from '../proxy/context.js';
 import { normalizePath, type NormalizeOptions } from '../proxy/normalize.js';
 import { sendError, sendText } from '../proxy/respond.js';
 import { stripUntrustedForwarded } from '../proxy/headers.js';
@@ -18,6 +18,9 @@ import { answerClientError } from './client-error.js';
 import { parseHostHeader, parseListenAddress } from './address.js';
 import { nearestMiss } from '../api/explain.js';
 import { debugHeaders } from './debug-headers.js';
+import { FastConnection, type FastLaneHost } from './fast/connection.js';
+import type { FastRequest } from './fast/request-head.js';
+import { forwardFast } from '../proxy/fast-forward.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -48,13 +51,13 @@ export interface HttpEntrypointOptions {
 
 /** RequestObserver is told about each finished request (access log, metrics); null fields are off. */
 export interface RequestObserver {
-  (req: IncomingMessage, ctx: RequestContext): void;
+  (req: RequestView, ctx: RequestContext): void;
 }
 
 const kCtx = Symbol('gantry.ctx');
 const kEntrypoint = Symbol('gantry.entrypoint');
 
-export class HttpEntrypoint {
+export class HttpEntrypoint implements FastLaneHost {
   readonly name: string;
   readonly opts: HttpEntrypointOptions;
   readonly server: http.Server;
@@ -66,6 +69,10 @@ export class HttpEntrypoint {
   #defaultPort = '80';
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
+  /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
+  #fast = new Set<FastConnection>();
+  #toHttp: (s: Duplex) => void;
+  readonly keepAliveLine: string;
 
   constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, trusted: (remoteAddr: string) => boolean, logger: Logger, observe: RequestObserver | null) {
     this.name = opts.name;
@@ -88,17 +95,96 @@ export class HttpEntrypoint {
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, null, null));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
+    this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
+    // Connections reach node:http through Node's own listener, called by us: first the
+    // demultiplexer (TLS, TCP routers, PROXY protocol) sees the raw socket, then the fast lane reads
+    // it, and node:http gets what either passes on.
+    const httpConnection = this.server.listeners('connection')[0] as (s: Duplex) => void;
+    this.server.removeListener('connection', httpConnection);
+    this.#toHttp = (s: Duplex): void => {
+      httpConnection.call(this.server, s);
+      if (s.isPaused()) s.resume();
+    };
+    // Requests the fast lane could never take here: every one needs a look before routing, or a
+    // response modifier.
+    const fastLane = (opts.preRoute ?? null) === null && opts.debugHeaders !== true;
+    const serve = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
     const accept = opts.accept ?? null;
-    if (accept !== null) {
-      // The demultiplexer sees the raw socket first and hands HTTP its share through Node's own listener.
-      const httpConnection = this.server.listeners('connection')[0] as (s: Duplex) => void;
-      this.server.removeListener('connection', httpConnection);
-      const toHttp = (s: Duplex): void => {
-        httpConnection.call(this.server, s);
-        if (s.isPaused()) s.resume();
-      };
-      this.server.on('connection', (socket: Socket) => accept(socket, toHttp));
+    this.server.on('connection', accept === null ? serve : (socket: Socket) => accept(socket, serve));
+  }
+
+  #serve(s: Duplex): void {
+    if (this.#closing || !(s instanceof net.Socket)) return this.#toHttp(s);
+    this.#fast.add(new FastConnection(s, this));
+  }
+
+  // FastLaneHost: what the fast lane's connections ask of their entrypoint.
+  get maxHeaderSize(): number {
+    return this.opts.maxHeaderSize;
+  }
+  get idleTimeoutMs(): number {
+    return this.opts.idleTimeoutMs;
+  }
+  get headerTimeoutMs(): number {
+    return this.opts.headerTimeoutMs;
+  }
+  get closing(): boolean {
+    return this.#closing;
+  }
+  handOff(socket: Socket): void {
+    this.#toHttp(socket);
+  }
+  forget(conn: FastConnection): void {
+    this.#fast.delete(conn);
+  }
+
+  /**
+   * fastRequest serves a request the fast lane parsed when its router forwards straight to a
+   * load-balancer service the fast lane can drive; otherwise it returns false and node:http gets
+   * the connection. The checks are #context's, on the parsed head.
+   */
+  fastRequest(conn: FastConnection, req: FastRequest): boolean {
+    if (this.#closing) return false;
+    const start = performance.now();
+    const socket = conn.socket;
+    const host = parseHostHeader(req.host);
+    if (host === null) return false;
+    const url = req.url;
+    const q = url.indexOf('?');
+    const norm = normalizePath(q < 0 ? url : url.slice(0, q), this.opts.normalize);
+    if (!norm.ok) return false;
+    const remote = unmapIPv4(socket.remoteAddress ?? '');
+    const scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const ctx = new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, q < 0 ? '' : url.slice(q + 1), start);
+    ctx.remotePort = socket.remotePort ?? 0;
+    if (!this.#trusted(remote)) {
+      if (req.forwarded) req.stripForwarded();
+    } else {
+      const xfp = req.header('x-forwarded-proto');
+      if (xfp === 'https' || xfp === 'wss') ctx.scheme = 'https';
     }
+    const router = this.#snapshot().route(this.name, new RoutingRequest(req, ctx));
+    const svc = router === null ? null : router.direct;
+    if (svc === null || svc.fastLane !== true) return false;
+    ctx.router = router!.name;
+    this.#inFlight++;
+    conn.begin(req, ctx);
+    forwardFast(svc, conn, req, ctx, null, 0, null);
+    return true;
+  }
+
+  fastFinished(conn: FastConnection, complete: boolean): void {
+    this.#inFlight--;
+    const ctx = conn.context as RequestContext;
+    if (!complete && ctx.status < 400) ctx.status = 499;
+    if (this.#observe !== null) {
+      try {
+        this.#observe(conn.request!, ctx);
+      } catch (err) {
+        this.#logger.error('request observer failed', { error: err as Error });
+      }
+    }
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   async listen(): Promise<void> {
@@ -257,6 +343,7 @@ export class HttpEntrypoint {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const c of [...this.#fast]) if (c.closeIdle()) this.#fast.delete(c);
     const idle = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
@@ -264,6 +351,8 @@ export class HttpEntrypoint {
     clearTimeout(timer);
     if (r === 'timeout') this.#logger.warn('grace timeout reached; closing remaining connections', { inFlight: this.#inFlight });
     this.server.closeAllConnections();
+    for (const c of this.#fast) c.socket.destroy();
+    this.#fast.clear();
     await closed;
   }
 }
@@ -278,9 +367,9 @@ class RoutingRequest implements MatchRequest {
   readonly method: string;
   readonly query: string;
   readonly clientIP: string;
-  readonly #req: IncomingMessage;
+  readonly #req: { readonly headersDistinct: NodeJS.Dict<string[]> };
 
-  constructor(req: IncomingMessage, ctx: RequestContext) {
+  constructor(req: { readonly method?: string | undefined; readonly headersDistinct: NodeJS.Dict<string[]> }, ctx: RequestContext) {
     this.#req = req;
     // Rules compare hosts without IPv6 brackets.
     this.host = ctx.host.charCodeAt(0) === 91 ? ctx.host.slice(1, -1) : ctx.host;

@@ -10,8 +10,7 @@
  * headers likewise (`fields.headers`, dropped by default), as `request_<Header-Name>`.
  */
 import fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../proxy/context.js';
+import type { RequestContext, RequestView } from '../proxy/context.js';
 
 export type AccessLogFormat = 'json' | 'common' | 'text';
 export type FieldMode = 'keep' | 'drop' | 'redact';
@@ -99,7 +98,7 @@ export class AccessLog {
   }
 
   /** log records one finished request. Bound once, so it can be passed as a callback. */
-  readonly log = (req: IncomingMessage, ctx: RequestContext): void => {
+  readonly log = (req: RequestView, ctx: RequestContext): void => {
     const ms = performance.now() - ctx.start;
     if (this.#filtered && !this.#keep(ctx.status, retriesOf(ctx), ms)) return;
     this.#buffer += this.#opts.format === 'json' ? this.#json(req, ctx, ms) : this.#clf(req, ctx, ms);
@@ -143,7 +142,7 @@ export class AccessLog {
     this.#fd = null;
   }
 
-  #value(name: FieldName, req: IncomingMessage, ctx: RequestContext, ms: number): unknown {
+  #value(name: FieldName, req: RequestView, ctx: RequestContext, ms: number): unknown {
     switch (name) {
       case 'StartUTC':
         return new Date(Date.now() - ms).toISOString();
@@ -191,7 +190,7 @@ export class AccessLog {
     }
   }
 
-  #json(req: IncomingMessage, ctx: RequestContext, ms: number): string {
+  #json(req: RequestView, ctx: RequestContext, ms: number): string {
     const o: Record<string, unknown> = {};
     for (const [name, mode] of this.#modes) {
       if (mode === 'drop') continue;
@@ -212,7 +211,7 @@ export class AccessLog {
   }
 
   /** #clf is Traefik's Common Log Format line; dropped fields print as "-", redacted ones as REDACTED. */
-  #clf(req: IncomingMessage, ctx: RequestContext, ms: number): string {
+  #clf(req: RequestView, ctx: RequestContext, ms: number): string {
     const f = (name: FieldName, v: string): string => {
       const m = this.#clfMode(name);
       return m === 'drop' ? '-' : m === 'redact' ? REDACTED : v;
@@ -244,7 +243,7 @@ function canonicalHeader(name: string): string {
   return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
-function clientUser(req: IncomingMessage): string | undefined {
+function clientUser(req: RequestView): string | undefined {
   const h = req.headers.authorization;
   if (h === undefined || !/^basic /i.test(h)) return undefined;
   const d = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');

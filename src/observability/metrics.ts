@@ -10,8 +10,7 @@
  * sums the snapshots of every worker and `renderPrometheus()` renders the sum, so the primary can
  * answer for all workers.
  */
-import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../proxy/context.js';
+import type { RequestContext, RequestView } from '../proxy/context.js';
 
 /** Series is one label combination's counters; `buckets[i]` counts observations in (b[i-1], b[i]] (not cumulative). */
 class Series {
@@ -77,7 +76,7 @@ export class Metrics {
   }
 
   /** observe is the entrypoint's finish observer; bound once so it can be passed as a callback. */
-  readonly observe = (_req: IncomingMessage, ctx: RequestContext): void => {
+  readonly observe = (_req: RequestView, ctx: RequestContext): void => {
     const seconds = (performance.now() - ctx.start) / 1000;
     const router = ctx.router ?? '';
     const code = ctx.status;

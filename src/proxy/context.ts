@@ -2,7 +2,7 @@
  * RequestContext is the per-request state every handler shares. All fields are set in the
  * constructor (one hidden class, no shape changes on the hot path); absent values are null.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export class RequestContext {
@@ -108,4 +108,16 @@ export type ResponseHeaders = Record<string, string | string[] | number>;
  */
 export interface ResponseModifier {
   modifyResponse(status: number, headers: ResponseHeaders, ctx: RequestContext): number;
+}
+
+/**
+ * RequestView is what request observers may read of a request: node:http's IncomingMessage and the
+ * fast lane's FastRequest both offer it.
+ */
+export interface RequestView {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: string[];
 }

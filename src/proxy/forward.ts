@@ -36,6 +36,11 @@ export interface LoadBalancerOptions {
   health: PassiveHealth;
   /** Called when a response is complete (for metrics); null when nobody listens. */
   onDone: ((ctx: RequestContext) => void) | null;
+  /**
+   * The entrypoint's fast lane may serve this service (entrypoints/fast): plain-http servers on
+   * Gantry's own client, no sticky cookie. Decided when the snapshot is compiled.
+   */
+  fastLane?: boolean;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -46,6 +51,7 @@ export class LoadBalancerService {
   readonly opts: LoadBalancerOptions;
   readonly balancer: Balancer;
   readonly registry: UpstreamRegistry;
+  readonly fastLane: boolean;
   /** handle is the service's Handler (bound once, not per request). */
   readonly handle: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
 
@@ -53,6 +59,7 @@ export class LoadBalancerService {
     this.opts = opts;
     this.balancer = balancer;
     this.registry = registry;
+    this.fastLane = opts.fastLane ?? false;
     this.handle = (req, res, ctx) => this.forward(req, res, ctx, null, 0, null);
   }
 
@@ -77,10 +84,12 @@ export class LoadBalancerService {
 
   /** hostFor is the Host header sent to `server`. */
   hostFor(req: IncomingMessage, server: UpstreamServer): string {
-    if (this.opts.passHostHeader) {
-      const h = req.headers.host;
-      if (h !== undefined && h !== '') return h;
-    }
+    return this.hostHeaderFor(req.headers.host, server);
+  }
+
+  /** hostHeaderFor is the Host header sent to `server` for a client Host value. */
+  hostHeaderFor(clientHost: string | undefined, server: UpstreamServer): string {
+    if (this.opts.passHostHeader && clientHost !== undefined && clientHost !== '') return clientHost;
     return server.hostHeader;
   }
 }
@@ -216,22 +225,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   shouldRetry(failure: UpstreamFailure): boolean {
-    const ctx = this.ctx;
-    const method = this.req.method ?? '';
-    let max: number;
-    if (!failure.afterSend) {
-      // The connection could not be made: always one retry elsewhere, plus the retry middleware's.
-      max = 1 + ctx.retryAttempts;
-    } else if (ctx.bodyStarted || !IDEMPOTENT.has(method)) {
-      max = 0;
-    } else {
-      // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
-      // proxy_next_upstream does (a pooled connection the server had just closed); the retry
-      // middleware extends this to every idempotent method.
-      const safeDefault = (method === 'GET' || method === 'HEAD') && !this.hasBody ? 1 : 0;
-      max = Math.max(ctx.retryAttempts, safeDefault);
-    }
-    return this.attempt < max;
+    return this.attempt < retriesAllowed(failure, this.ctx, this.req.method ?? '', this.hasBody);
   }
 
   done(): void {
@@ -241,6 +235,21 @@ class Exchange implements Dispatcher.DispatchHandler {
     const cb = this.svc.opts.onDone;
     if (cb !== null) cb(this.ctx);
   }
+}
+
+/**
+ * retriesAllowed is how many attempts beyond the first a failed request gets (the fast lane uses
+ * it too, so both paths retry alike).
+ */
+export function retriesAllowed(failure: UpstreamFailure, ctx: RequestContext, method: string, hasBody: boolean): number {
+  // The connection could not be made: always one retry elsewhere, plus the retry middleware's.
+  if (!failure.afterSend) return 1 + ctx.retryAttempts;
+  if (ctx.bodyStarted || !IDEMPOTENT.has(method)) return 0;
+  // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
+  // proxy_next_upstream does (a pooled connection the server had just closed); the retry
+  // middleware extends this to every idempotent method.
+  const safeDefault = (method === 'GET' || method === 'HEAD') && !hasBody ? 1 : 0;
+  return Math.max(ctx.retryAttempts, safeDefault);
 }
 
 /** onClientClose runs with `this` = the ServerResponse; it aborts the upstream side if unfinished. */

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RequestContext, ResponseHeaders } from './context.js';
 
 /** Hop-by-hop request headers, plus `host` and `expect` which the forwarder sets or handles itself. */
-const REQUEST_DROP = new Set([
+export const REQUEST_DROP: ReadonlySet<string> = new Set([
   'connection',
   'proxy-connection',
   'keep-alive',

@@ -81,11 +81,16 @@ export class UpstreamRegistry {
   }
 
   /** pool returns the connection pool of the server's origin, creating it on first use. */
+  /** ownClient tells whether `server` is reached through Gantry's own HTTP/1.1 client (H1Pool). */
+  ownClient(server: UpstreamServer): boolean {
+    return (this.#transport.client ?? 'gantry') === 'gantry' && server.origin.startsWith('http:');
+  }
+
   pool(server: UpstreamServer): UpstreamDispatcher {
     let p = this.#pools.get(server.origin);
     if (p === undefined) {
       const t = this.#transport;
-      if ((t.client ?? 'gantry') === 'gantry' && server.origin.startsWith('http:')) {
+      if (this.ownClient(server)) {
         p = new H1Pool(server.origin, {
           dialTimeoutMs: t.dialTimeoutMs,
           responseHeaderTimeoutMs: t.responseHeaderTimeoutMs,

@@ -99,7 +99,14 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       releases.push(() => checker.stop());
     }
     const svc = new LoadBalancerService(
-      { name, passHostHeader: lb.passHostHeader ?? true, serverName, health: deps.health, onDone: deps.onDone },
+      {
+        name,
+        passHostHeader: lb.passHostHeader ?? true,
+        serverName,
+        health: deps.health,
+        onDone: deps.onDone,
+        fastLane: lb.sticky === undefined && servers.every((s) => deps.registry.ownClient(s.server)),
+      },
       balancer,
       deps.registry,
     );
@@ -149,6 +156,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       let handler = serviceHandler(r.service);
       const mws = r.middlewares ?? [];
       for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
+      const direct = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
       const tls = r.tls !== undefined;
       const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];
@@ -160,7 +168,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         }
         if (ep.tls !== tls) continue;
         using.push(epName);
-        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, compiled, service: r.service });
+        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, direct, compiled, service: r.service });
       }
       (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
       if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');

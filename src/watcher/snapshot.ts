@@ -20,6 +20,8 @@ export interface CompiledRouter {
   rule: string;
   priority: number;
   handler: Handler;
+  /** The load-balancer service this router forwards to with no middleware between, or null (the fast lane's test). */
+  direct: LoadBalancerService | null;
   compiled: CompiledRule;
   service: string;
 }

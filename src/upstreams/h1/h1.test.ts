@@ -38,13 +38,34 @@ test('parseHead refuses ambiguous framing and malformed heads', () => {
     'HTTP/1.1 200 OK\r\nx : a',
     'HTTP/1.1 200 OK\r\nx: a\nY: b',
     'HTTP/1.1 200 OK\r\nx: a\rb',
+    'HTTP/1.1 200 OK\r\nx: a\0b',
+    'HTTP/1.1 200 O\nK\r\nx: a',
+    'HTTP/1.1 200 OK\r\nx(: a',
+    'HTTP/1.1 200 OK\r\n: a',
     'HTTP/2.0 200 OK',
     'HTTP/1.1 2000 OK',
     'HTTP/1.1 099 OK',
     'garbage',
   ]) {
     assert.throws(() => parseHead(bad, 'GET'), Error, JSON.stringify(bad));
+    assert.throws(() => parseHead(bad, 'GET', true), Error, `forward: ${JSON.stringify(bad)}`);
   }
+});
+
+test('parseHead for forwarding: field lines as they came, minus hop-by-hop and Connection-listed ones', () => {
+  const h = parseHead('HTTP/1.1 200 OK\r\nServer: x\r\nConnection: keep-alive\r\nKeep-Alive: timeout=4\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTE: trailers', 'GET', true);
+  assert.deepEqual(h.headers, {});
+  assert.equal(h.fields, 'Server: x\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n');
+  assert.equal(h.hasLength, true);
+  assert.equal(h.hasDate, false);
+  assert.equal(h.keepAliveHintMs, 4000);
+  assert.equal(h.framing, Framing.Length);
+  const listed = parseHead('HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: X-A, close\r\nDate: d\r\nX-B: 2\r\nTransfer-Encoding: chunked', 'GET', true);
+  assert.equal(listed.fields, 'Date: d\r\nX-B: 2\r\n');
+  assert.equal(listed.keepAlive, false);
+  assert.equal(listed.hasDate, true);
+  assert.equal(listed.hasLength, false);
+  assert.equal(listed.framing, Framing.Chunked);
 });
 
 test('ChunkedDecoder: payload across reads, extensions, trailers, end offset', () => {

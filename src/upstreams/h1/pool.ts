@@ -17,7 +17,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ChunkedDecoder, type ChunkSink } from './chunked.js';
-import { Framing, ParseError, parseHead } from './head.js';
+import { Framing, ParseError, parseHead, type ResponseHead } from './head.js';
 
 export interface H1PoolOptions {
   /** Dial timeout, ms. */
@@ -35,6 +35,14 @@ export interface UpstreamDispatcher {
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
   close(): Promise<void>;
   destroy(): Promise<void>;
+}
+
+/**
+ * The controller a `send()` handler gets: its response head is parsed for forwarding (no header
+ * object; `response.fields` holds the lines to pass on), and is there from onResponseStart on.
+ */
+export interface ForwardingController extends Dispatcher.DispatchController {
+  readonly response: ResponseHead | null;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -83,6 +91,9 @@ class H1Request implements Dispatcher.DispatchController {
    */
   last = false;
   headerTimer: NodeJS.Timeout | null = null;
+  /** Parse the response head for forwarding (send()) rather than into a header object. */
+  forward = false;
+  response: ResponseHead | null = null;
 
   constructor(pool: H1Pool, handler: Dispatcher.DispatchHandler, method: string, head: string, body: Buffer | Readable | null, chunked: boolean) {
     this.pool = pool;
@@ -290,7 +301,7 @@ class H1Conn implements ChunkSink {
         return;
       }
       if (idx - start > MAX_HEAD) throw new ParseError('response head too large', 'UND_ERR_HEADERS_OVERFLOW');
-      const head = parseHead(buf.toString('latin1', start, idx), r.method);
+      const head = parseHead(buf.toString('latin1', start, idx), r.method, r.forward);
       start = idx + 4;
       if (head.status < 200) {
         // 1xx: informational heads are read past (Node's server answers Expect itself); 101 was
@@ -311,6 +322,7 @@ class H1Conn implements ChunkSink {
         if (this.decoder === null) this.decoder = new ChunkedDecoder();
         else this.decoder.reset();
       }
+      r.response = head;
       r.handler.onResponseStart?.(r, head.status, head.headers, head.reason);
       if (r.finished) return;
       this.body(r, buf, start);
@@ -588,11 +600,25 @@ export class H1Pool implements UpstreamDispatcher {
     if (countByte(head, '\n') !== lines || countByte(head, '\r') !== lines || head.indexOf('\0') >= 0) {
       throw codedError('invalid header value', 'UND_ERR_INVALID_ARG');
     }
-    const r = new H1Request(this, handler, method, head, body, chunked);
+    this.#start(new H1Request(this, handler, method, head, body, chunked));
+    return true;
+  }
+
+  /**
+   * send sends a body-less request whose head the caller built and checked (the entrypoint's fast
+   * lane builds it from a head it validated byte by byte): no header object, no re-validation.
+   */
+  send(method: string, head: string, handler: Dispatcher.DispatchHandler): void {
+    if (this.#closed) throw codedError('the pool is closed', 'UND_ERR_CLOSED');
+    const r = new H1Request(this, handler, method, head, null, false);
+    r.forward = true;
+    this.#start(r);
+  }
+
+  #start(r: H1Request): void {
     const conn = this.#idle.pop();
     if (conn !== undefined) conn.start(r);
     else this.connect(r);
-    return true;
   }
 
   /** connect dials a new connection for `r`. */

@@ -1,0 +1,358 @@
+/**
+ * The entrypoint's fast lane (src/entrypoints/fast): plain GET/HEAD requests on a router without
+ * middlewares are served by Gantry's own HTTP/1.1 code; everything else is handed to node:http
+ * on the same connection. These tests drive both sides and the hand-offs between them over raw
+ * sockets, so the exact bytes on the wire are checked: framing of every kind of upstream body,
+ * keep-alive, Connection: close, pipelining, split heads, a body after fast requests, a client
+ * that goes away, the idle timeout.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startBackend, startWithFile, tempDir, waitFor, type Backend, type GantryProcess } from '../helpers/gantry.js';
+
+interface RawResponse {
+  status: number;
+  head: string;
+  headers: Map<string, string[]>;
+  body: Buffer;
+}
+
+/** RawConn is one client connection that reads complete HTTP/1.1 responses off the wire. */
+class RawConn {
+  readonly socket: net.Socket;
+  #buf = Buffer.alloc(0);
+  #waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.#buf = Buffer.concat([this.#buf, d]);
+      this.#wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.#wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static async open(port: number): Promise<RawConn> {
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    return new RawConn(s);
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  async #more(deadline: number): Promise<void> {
+    if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buf.toString('latin1'))}`);
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`no complete response in time; have: ${JSON.stringify(this.#buf.toString('latin1'))}`);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, left);
+      this.#waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** read returns the next response; `head` tells that it answers a HEAD request (no body). */
+  async read(opts: { head?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+    let end: number;
+    while ((end = this.#buf.indexOf('\r\n\r\n')) < 0) await this.#more(deadline);
+    const head = this.#buf.toString('latin1', 0, end);
+    let pos = end + 4;
+    const lines = head.split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0]!)?.[1] ?? 0);
+    const headers = new Map<string, string[]>();
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(':');
+      const k = l.slice(0, i).toLowerCase();
+      headers.set(k, [...(headers.get(k) ?? []), l.slice(i + 1).trim()]);
+    }
+    let body = Buffer.alloc(0);
+    const cl = headers.get('content-length')?.[0];
+    const te = headers.get('transfer-encoding')?.[0];
+    if (opts.head === true || status === 204 || status === 304) {
+      // no body
+    } else if (te !== undefined) {
+      assert.equal(te, 'chunked');
+      assert.equal(cl, undefined, 'Content-Length together with Transfer-Encoding');
+      const parts: Buffer[] = [];
+      for (;;) {
+        let eol: number;
+        while ((eol = this.#buf.indexOf('\r\n', pos)) < 0) await this.#more(deadline);
+        const size = parseInt(this.#buf.toString('latin1', pos, eol), 16);
+        assert.ok(Number.isFinite(size), 'chunk size line');
+        while (this.#buf.length < eol + 2 + size + 2) await this.#more(deadline);
+        parts.push(this.#buf.subarray(eol + 2, eol + 2 + size));
+        assert.equal(this.#buf.toString('latin1', eol + 2 + size, eol + 4 + size), '\r\n', 'chunk data ends with CRLF');
+        pos = eol + 4 + size;
+        if (size === 0) break;
+      }
+      body = Buffer.concat(parts);
+    } else if (cl !== undefined) {
+      while (this.#buf.length < pos + Number(cl)) await this.#more(deadline);
+      body = Buffer.from(this.#buf.subarray(pos, pos + Number(cl)));
+      pos += Number(cl);
+    } else {
+      // Close-delimited.
+      while (!this.closed) await this.#more(deadline);
+      body = Buffer.from(this.#buf.subarray(pos));
+      pos = this.#buf.length;
+    }
+    this.#buf = this.#buf.subarray(pos);
+    return { status, head, headers, body };
+  }
+
+  async waitClosed(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('connection still open');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 20);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** closeDelimited is an upstream that answers without Content-Length and ends the body by closing. */
+async function closeDelimited(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = net.createServer((s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Case-Kept: 1\r\n\r\nuntil the end'));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function get(host: string, path = '/', extra = ''): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`;
+}
+
+describe('fast lane', () => {
+  let g: GantryProcess;
+  let cleanup: () => Promise<void>;
+  let b: Backend;
+  let slowAborted = 0;
+  let cd: { port: number; close(): Promise<void> };
+  let logs: { dir: string; cleanup(): void };
+
+  before(async () => {
+    b = await startBackend('fast', (req, res) => {
+      const u = req.url ?? '/';
+      if (u.startsWith('/chunked')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('hello ');
+        setTimeout(() => res.end('world'), 20);
+      } else if (u === '/empty') {
+        res.writeHead(204, { 'x-empty': 'yes' });
+        res.end();
+      } else if (u === '/slow') {
+        req.on('close', () => {
+          if (!res.writableFinished) slowAborted++;
+        });
+        setTimeout(() => res.end('late'), 1500).unref();
+      } else if (req.method === 'POST') {
+        let n = 0;
+        req.on('data', (d: Buffer) => (n += d.length));
+        req.on('end', () => res.end(`got ${n} bytes`));
+      } else {
+        const body = JSON.stringify({ url: u, xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], host: req.headers.host });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'keep-alive, x-hop', 'x-hop': 'no', 'set-cookie': ['a=1', 'b=2'] });
+        res.end(body);
+      }
+    });
+    cd = await closeDelimited();
+    logs = tempDir();
+    const yaml = `http:
+  routers:
+    fast:
+      rule: Host(\`fast.test\`)
+      service: fast
+    cd:
+      rule: Host(\`cd.test\`)
+      service: cd
+    slowlane:
+      rule: Host(\`mw.test\`)
+      service: fast
+      middlewares: [tag]
+  middlewares:
+    tag:
+      headers:
+        customResponseHeaders:
+          X-Slow-Lane: "yes"
+  services:
+    fast:
+      loadBalancer:
+        servers:
+          - url: ${b.url}
+    cd:
+      loadBalancer:
+        servers:
+          - url: http://127.0.0.1:${cd.port}
+`;
+    const r = await startWithFile(yaml, ['--accessLog.format=json', `--accessLog.filePath=${path.join(logs.dir, 'access.log')}`, '--entrypoints.web.transport.respondingTimeouts.idleTimeout=1s']);
+    g = r.g;
+    cleanup = r.cleanup;
+  });
+  after(async () => {
+    await cleanup?.();
+    await b?.close();
+    await cd?.close();
+    logs?.cleanup();
+  });
+
+  it('serves many requests on one keep-alive connection, with the hop-by-hop fields removed', async () => {
+    const c = await RawConn.open(g.port());
+    for (let i = 0; i < 20; i++) {
+      c.send(get('fast.test', `/n${i}?q=${i}`));
+      const r = await c.read();
+      assert.equal(r.status, 200, r.head);
+      const json = JSON.parse(r.body.toString()) as { url: string; xff: string; xfh: string; host: string };
+      assert.equal(json.url, `/n${i}?q=${i}`);
+      assert.equal(json.xff, '127.0.0.1');
+      assert.equal(json.xfh, 'fast.test');
+      assert.equal(json.host, 'fast.test');
+      assert.equal(r.headers.get('x-hop'), undefined, 'a field the server listed in Connection is not passed on');
+      assert.deepEqual(r.headers.get('connection'), ['keep-alive']);
+      assert.deepEqual(r.headers.get('set-cookie'), ['a=1', 'b=2']);
+    }
+    assert.equal(c.closed, false);
+    c.close();
+  });
+
+  it('re-frames chunked and close-delimited upstream bodies, and keeps 204 and HEAD body-less', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/chunked'));
+    let r = await c.read();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'hello world');
+    c.send(get('cd.test'));
+    r = await c.read();
+    assert.equal(r.status, 200, r.head);
+    assert.deepEqual(r.headers.get('transfer-encoding'), ['chunked'], 'a close-delimited body is sent chunked, so the client connection stays usable');
+    assert.equal(r.body.toString(), 'until the end');
+    // The fast lane passes the server's field lines as they came (node:http would lower-case them):
+    // this is how the test knows the fast lane, not node:http, answered.
+    assert.match(r.head, /\r\nX-Case-Kept: 1(\r\n|$)/, r.head);
+    c.send(get('fast.test', '/empty'));
+    r = await c.read();
+    assert.equal(r.status, 204);
+    assert.deepEqual(r.headers.get('x-empty'), ['yes']);
+    c.send('HEAD /h HTTP/1.1\r\nHost: fast.test\r\n\r\n');
+    r = await c.read({ head: true });
+    assert.equal(r.status, 200);
+    assert.ok(Number(r.headers.get('content-length')?.[0]) > 0, 'HEAD keeps the Content-Length of the GET');
+    // The connection is still in step: the next answer is the next request's.
+    c.send(get('fast.test', '/after'));
+    r = await c.read();
+    assert.equal((JSON.parse(r.body.toString()) as { url: string }).url, '/after');
+    c.close();
+  });
+
+  it('hands pipelined, split and body-carrying requests to node:http on the same connection', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/first'));
+    assert.equal((await c.read()).status, 200);
+    // Two requests in one write: answered in order.
+    c.send(get('fast.test', '/p1') + get('fast.test', '/p2'));
+    assert.equal((JSON.parse((await c.read()).body.toString()) as { url: string }).url, '/p1');
+    assert.equal((JSON.parse((await c.read()).body.toString()) as { url: string }).url, '/p2');
+    // A head that arrives in two pieces.
+    c.send('GET /split HTTP/1.1\r\nHo');
+    await new Promise((r) => setTimeout(r, 50));
+    c.send('st: fast.test\r\n\r\n');
+    assert.equal((JSON.parse((await c.read()).body.toString()) as { url: string }).url, '/split');
+    // A body.
+    c.send('POST /upload HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 5\r\n\r\nhello');
+    assert.equal((await c.read()).body.toString(), 'got 5 bytes');
+    c.close();
+
+    // A fresh connection that starts with a body, then asks plain GETs.
+    const d = await RawConn.open(g.port());
+    d.send('POST /upload HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 3\r\n\r\nabc');
+    assert.equal((await d.read()).body.toString(), 'got 3 bytes');
+    d.send(get('fast.test', '/then'));
+    assert.equal((JSON.parse((await d.read()).body.toString()) as { url: string }).url, '/then');
+    d.close();
+  });
+
+  it('leaves routers with middlewares, unknown hosts and malformed heads to node:http', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/plain'));
+    assert.equal((await c.read()).headers.get('x-slow-lane'), undefined);
+    c.send(get('mw.test', '/tagged'));
+    let r = await c.read();
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.headers.get('x-slow-lane'), ['yes']);
+    c.send(get('nobody.test'));
+    r = await c.read();
+    assert.equal(r.status, 404);
+    c.close();
+    const bad = await RawConn.open(g.port());
+    bad.send('GET / HTTP/1.1\r\nHost: fast.test\r\nX-Bad: a\x01b\r\n\r\n');
+    r = await bad.read();
+    assert.equal(r.status, 400);
+    bad.close();
+  });
+
+  it('closes after a response to Connection: close', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/bye', 'Connection: close\r\n'));
+    const r = await c.read();
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.headers.get('connection'), ['close']);
+    await c.waitClosed(2000);
+  });
+
+  it('closes an idle keep-alive connection after the idle timeout', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/idle'));
+    assert.equal((await c.read()).status, 200);
+    const t0 = Date.now();
+    await c.waitClosed(4000);
+    assert.ok(Date.now() - t0 >= 800, `closed after ${Date.now() - t0} ms, before the 1 s idle timeout`);
+  });
+
+  it('aborts the upstream request when the client goes away, and logs 499', async () => {
+    const c = await RawConn.open(g.port());
+    c.send(get('fast.test', '/slow'));
+    await waitFor(() => b.seen.some((s) => s.url === '/slow'), 3000);
+    c.close();
+    await waitFor(() => slowAborted === 1, 3000, () => `upstream aborts: ${slowAborted}`);
+    const file = path.join(logs.dir, 'access.log');
+    await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('"/slow"'), 3000);
+    const line = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"/slow"'))!;
+    const entry = JSON.parse(line) as { DownstreamStatus: number; RouterName: string; RequestMethod: string };
+    assert.equal(entry.DownstreamStatus, 499, line);
+    assert.equal(entry.RouterName, 'fast@file');
+    assert.equal(entry.RequestMethod, 'GET');
+  });
+});
