@@ -138,7 +138,9 @@ export class FastExchange implements Dispatcher.DispatchHandler {
       socket.uncork();
     }
     this.pendingHead = null;
-    if (!ok) controller.pause();
+    // write() says false for any chunk over the high-water mark even when the kernel took it all
+    // at once; only bytes really left queued are a reason to stop reading the server.
+    if (!ok && socket.writableLength > 0) controller.pause();
   }
 
   /** onDrain resumes the server's side once the client caught up. */

@@ -189,7 +189,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.res.end(chunk);
       return;
     }
-    if (!this.res.write(chunk)) {
+    // false is also said for a large chunk the kernel took at once: pause only if bytes are queued.
+    if (!this.res.write(chunk) && (this.res.socket?.writableLength ?? 1) > 0) {
       controller.pause();
       this.res.once('drain', onDrain);
     }

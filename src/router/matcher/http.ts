@@ -120,6 +120,34 @@ export function requiredHosts(node: RuleNode, negated = false): string[] | null 
   }
 }
 
+/**
+ * requiredPathPrefixes returns literal prefixes one of which the path of every matching request
+ * starts with (from Path and PathPrefix, which compare strings exactly), or null when the rule can
+ * match any path. The route table indexes routes by them (table.ts, PathIndex).
+ */
+export function requiredPathPrefixes(node: RuleNode, negated = false): string[] | null {
+  switch (node.kind) {
+    case 'matcher':
+      if (negated || (node.name !== 'Path' && node.name !== 'PathPrefix')) return null;
+      return [node.args[0]!];
+    case 'not':
+      return requiredPathPrefixes(node.operand, !negated);
+    case 'and':
+    case 'or': {
+      const isAnd = (node.kind === 'and') !== negated;
+      const l = requiredPathPrefixes(node.left, negated);
+      const r = requiredPathPrefixes(node.right, negated);
+      if (isAnd) {
+        if (l === null) return r;
+        if (r === null) return l;
+        return l.length <= r.length ? l : r;
+      }
+      if (l === null || r === null) return null;
+      return [...new Set([...l, ...r])];
+    }
+  }
+}
+
 /** positiveHosts lists Host values not under negation, as Traefik's ParseDomains does. */
 function positiveHosts(node: RuleNode, negated: boolean, out: string[]): void {
   if (node.kind === 'matcher') {
@@ -161,11 +189,13 @@ export interface CompiledRule<R = MatchRequest> {
   explain(req: R): string | null;
   /** Exact host names one of which every match requires (lower-case), or null. */
   readonly hosts: readonly string[] | null;
+  /** Literal path prefixes one of which every match requires, or null (HTTP rules only). */
+  readonly pathPrefixes?: readonly string[] | null;
 }
 
 /** compileHttpRule parses and compiles an HTTP rule; it throws RuleSyntaxError. */
 export function compileHttpRule(rule: string): CompiledRule<MatchRequest> {
   const tree = parseRule(rule, 'http');
-  return new TreeRule<MatchRequest>(rule, tree, build(tree), requiredHosts(tree));
+  return new TreeRule<MatchRequest>(rule, tree, build(tree), requiredHosts(tree), requiredPathPrefixes(tree));
 }
 

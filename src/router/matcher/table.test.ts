@@ -205,3 +205,46 @@ describe('TcpRouteTable', () => {
     assert.deepEqual(t.candidates('db.test').map((c) => c.name), ['re@file', 'db@file', 'any@file']);
   });
 });
+
+describe('RouteTable path index', () => {
+  const routes = [
+    route('api@file', 'PathPrefix(`/api/`)', 10),
+    route('v1@file', 'PathPrefix(`/api/v1/`)', 5),
+    route('exact@file', 'Path(`/api/v1/x`)', 20),
+    route('hostapi@file', 'Host(`h.test`) && PathPrefix(`/api`)', 1),
+    route('root@file', 'PathPrefix(`/`)'),
+    route('partial@file', 'PathPrefix(`/ap`)', 100),
+    route('either@file', 'PathPrefix(`/api/v2/`) || PathPrefix(`/other/`)', 50),
+    route('notpath@file', '!PathPrefix(`/api/`) && Method(`POST`)', 200),
+    route('hostonly@file', 'Host(`h.test`)', 3),
+    route('hostdeep@file', 'Host(`h.test`) && PathPrefix(`/a/b/c/`)', 4),
+    route('twohosts@file', '(Host(`h.test`) || Host(`g.test`)) && Path(`/api/v1/x`)', 25),
+  ];
+  const t = new RouteTable(routes);
+
+  it('answers exactly as a scan of every route in evaluation order', () => {
+    const all = t.routes().map((r) => ({ name: r.entry.name, rule: compileHttpRule(r.entry.rule) }));
+    const paths = ['/', '/a', '/a/b/c/d', '/ap', '/apx', '/api', '/api/', '/api/v1', '/api/v1/', '/api/v1/x', '/api/v1/xy', '/api/v2/z', '/other', '/other/1', '/zzz/'];
+    let checked = 0;
+    for (const host of ['h.test', 'g.test', 'x.test']) {
+      for (const path of paths) {
+        for (const method of ['GET', 'POST']) {
+          const req = requestFromURL(`http://${host}${path}`, { method });
+          const want = all.find((r) => r.rule.match(req))?.name ?? null;
+          assert.equal(t.match(req)?.name ?? null, want, `${method} ${host}${path}`);
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 90);
+  });
+
+  it('keeps 10,000 path-prefix routers cheap to build and to match', () => {
+    const many: RouteEntry<string>[] = [route('catchall@file', 'PathPrefix(`/`)')];
+    for (let i = 0; i < 5000; i++) many.push(route(`h${i}@file`, `Host(\`h${i}.test\`)`), route(`p${i}@file`, `PathPrefix(\`/svc${i}/\`)`));
+    const big = new RouteTable(many);
+    assert.equal(big.match(requestFromURL('http://h42.test/svc7/x'))?.name, 'p7@file');
+    assert.equal(big.match(requestFromURL('http://bench.local/'))?.name, 'catchall@file');
+    assert.equal(big.match(requestFromURL('http://h42.test/'))?.name, 'h42@file');
+  });
+});

@@ -104,13 +104,15 @@ export class TreeRule<R> {
   readonly rule: string;
   readonly tree: RuleNode;
   readonly hosts: readonly string[] | null;
+  readonly pathPrefixes: readonly string[] | null;
   readonly #root: Predicate<R>;
 
-  constructor(rule: string, tree: RuleNode, root: Predicate<R>, hosts: string[] | null) {
+  constructor(rule: string, tree: RuleNode, root: Predicate<R>, hosts: string[] | null, pathPrefixes: string[] | null = null) {
     this.rule = rule;
     this.tree = tree;
     this.#root = root;
     this.hosts = hosts === null ? null : Object.freeze(hosts);
+    this.pathPrefixes = pathPrefixes === null ? null : Object.freeze(pathPrefixes);
   }
 
   match(req: R): boolean {

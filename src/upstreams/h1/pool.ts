@@ -481,7 +481,9 @@ function onBodyData(this: Readable, chunk: Buffer): void {
     ok = socket.write(chunk);
   }
   socket.uncork();
-  if (!ok) this.pause();
+  // write() says false for any chunk over the high-water mark even when the kernel took it all at
+  // uncork; only bytes really left queued are a reason to stop reading the client.
+  if (!ok && socket.writableLength > 0) this.pause();
 }
 
 function onBodyEnd(this: Readable): void {
