@@ -481,9 +481,7 @@ function onBodyData(this: Readable, chunk: Buffer): void {
     ok = socket.write(chunk);
   }
   socket.uncork();
-  // write() says false for any chunk over the high-water mark even when the kernel took it all at
-  // uncork; only bytes really left queued are a reason to stop reading the client.
-  if (!ok && socket.writableLength > 0) this.pause();
+  if (!ok) this.pause();
 }
 
 function onBodyEnd(this: Readable): void {
