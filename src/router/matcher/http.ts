@@ -91,25 +91,23 @@ function build(node: RuleNode): P {
 }
 
 /**
- * requiredHosts returns the exact hosts one of which every matching request must have, or null
- * when the rule can match some other host. Wildcard Host expressions, HostRegexp and negated
- * Host give null.
+ * requiredValues walks a rule for a necessary condition: a list of values one of which every
+ * matching request must have, where `leaf` names the values a single (non-negated) matcher
+ * requires, or null. AND keeps the smaller side, OR needs both sides and unites them, and under
+ * negation De Morgan swaps the two.
  */
-export function requiredHosts(node: RuleNode, negated = false): string[] | null {
+function requiredValues(node: RuleNode, negated: boolean, leaf: (m: RuleNode & { kind: 'matcher' }) => string[] | null): string[] | null {
   switch (node.kind) {
     case 'matcher':
-      if (negated || node.name !== 'Host') return null;
-      return node.args[0]!.startsWith('*') ? null : [node.args[0]!.toLowerCase()];
+      return negated ? null : leaf(node);
     case 'not':
-      return requiredHosts(node.operand, !negated);
+      return requiredValues(node.operand, !negated, leaf);
     case 'and':
     case 'or': {
-      // Under negation, De Morgan swaps the operators.
       const isAnd = (node.kind === 'and') !== negated;
-      const l = requiredHosts(node.left, negated);
-      const r = requiredHosts(node.right, negated);
+      const l = requiredValues(node.left, negated, leaf);
+      const r = requiredValues(node.right, negated, leaf);
       if (isAnd) {
-        // Each side is a necessary condition; keep the smaller one.
         if (l === null) return r;
         if (r === null) return l;
         return l.length <= r.length ? l : r;
@@ -121,31 +119,21 @@ export function requiredHosts(node: RuleNode, negated = false): string[] | null 
 }
 
 /**
+ * requiredHosts returns the exact hosts one of which every matching request must have, or null
+ * when the rule can match some other host. Wildcard Host expressions, HostRegexp and negated
+ * Host give null.
+ */
+export function requiredHosts(node: RuleNode): string[] | null {
+  return requiredValues(node, false, (m) => (m.name !== 'Host' || m.args[0]!.startsWith('*') ? null : [m.args[0]!.toLowerCase()]));
+}
+
+/**
  * requiredPathPrefixes returns literal prefixes one of which the path of every matching request
  * starts with (from Path and PathPrefix, which compare strings exactly), or null when the rule can
  * match any path. The route table indexes routes by them (table.ts, PathIndex).
  */
-export function requiredPathPrefixes(node: RuleNode, negated = false): string[] | null {
-  switch (node.kind) {
-    case 'matcher':
-      if (negated || (node.name !== 'Path' && node.name !== 'PathPrefix')) return null;
-      return [node.args[0]!];
-    case 'not':
-      return requiredPathPrefixes(node.operand, !negated);
-    case 'and':
-    case 'or': {
-      const isAnd = (node.kind === 'and') !== negated;
-      const l = requiredPathPrefixes(node.left, negated);
-      const r = requiredPathPrefixes(node.right, negated);
-      if (isAnd) {
-        if (l === null) return r;
-        if (r === null) return l;
-        return l.length <= r.length ? l : r;
-      }
-      if (l === null || r === null) return null;
-      return [...new Set([...l, ...r])];
-    }
-  }
+export function requiredPathPrefixes(node: RuleNode): string[] | null {
+  return requiredValues(node, false, (m) => (m.name === 'Path' || m.name === 'PathPrefix' ? [m.args[0]!] : null));
 }
 
 /** positiveHosts lists Host values not under negation, as Traefik's ParseDomains does. */
