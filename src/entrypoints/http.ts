@@ -174,18 +174,9 @@ export class HttpEntrypoint implements FastLaneHost {
   }
 
   fastFinished(conn: FastConnection, complete: boolean): void {
-    this.#inFlight--;
-    const ctx = conn.context as RequestContext;
-    if (!complete && ctx.status < 400) ctx.status = 499;
-    if (this.#observe !== null) {
-      try {
-        this.#observe(conn.request!, ctx);
-      } catch (err) {
-        this.#logger.error('request observer failed', { error: err as Error });
-      }
-    }
-    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+    this.#requestDone(conn.request!, conn.context!, complete);
   }
+
 
   async listen(): Promise<void> {
     const { host, port } = parseListenAddress(this.opts.address);
@@ -251,9 +242,14 @@ export class HttpEntrypoint implements FastLaneHost {
 
   /** finished is called when a response is done (or the client went away). */
   finished(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
-    this.#inFlight--;
     if (ctx.status === 0) ctx.status = res.statusCode;
-    if (!res.writableFinished && ctx.status < 400) ctx.status = 499;
+    this.#requestDone(req, ctx, res.writableFinished);
+  }
+
+  /** #requestDone ends the bookkeeping of a request on either path: 499, observers, drain waiters. */
+  #requestDone(req: RequestView, ctx: RequestContext, complete: boolean): void {
+    this.#inFlight--;
+    if (!complete && ctx.status < 400) ctx.status = 499;
     if (this.#observe !== null) {
       // An observer (access log, metrics) must never take the proxy down.
       try {
@@ -264,6 +260,7 @@ export class HttpEntrypoint implements FastLaneHost {
     }
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
+
 
   #context(req: IncomingMessage, res: ServerResponse): RequestContext | null {
     const start = performance.now();

@@ -10,7 +10,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { FastRequest } from '../entrypoints/fast/request-head.js';
-import { RequestErrors, type RequestErrorKind } from '../errors.js';
+import type { RequestErrorKind } from '../errors.js';
+import { recordError } from './respond.js';
 import type { ForwardingController, H1Pool } from '../upstreams/h1/pool.js';
 import type { ResponseHead } from '../upstreams/h1/head.js';
 import type { UpstreamServer } from '../upstreams/server.js';
@@ -273,12 +274,11 @@ function statusLine(status: number): string {
 
 /** sendFastError answers with one of the request error kinds, as respond.ts's sendError does. */
 export function sendFastError(sink: FastSink, req: FastRequest, ctx: RequestContext, kind: RequestErrorKind, detail?: string): void {
-  const e = RequestErrors[kind];
-  ctx.errorText = detail === undefined ? e.text : `${e.text}: ${detail}`;
-  ctx.status = e.status;
-  const body = `${e.status} ${ctx.errorText}\n`;
+  const status = recordError(ctx, kind, detail);
+  ctx.status = status;
+  const body = `${status} ${ctx.errorText}\n`;
   const head =
-    statusLine(e.status) +
+    statusLine(status) +
     `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\ndate: ${httpDate()}\r\n` +
     (sink.closeAfter ? 'connection: close\r\n\r\n' : sink.keepAliveLine + '\r\n');
   sink.socket.write(req.method === 'HEAD' ? head : head + body, 'utf8');

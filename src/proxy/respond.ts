@@ -50,9 +50,15 @@ function isHead(res: ServerResponse): boolean {
 
 /** sendError answers with one of the request error kinds (404, 502, 504 …) and a cause. */
 export function sendError(res: ServerResponse, ctx: RequestContext, kind: RequestErrorKind, detail?: string): void {
+  const status = recordError(ctx, kind, detail);
+  sendText(res, ctx, status, `${status} ${ctx.errorText}`);
+}
+
+/** recordError sets the request's error text for `kind` (and its cause) and returns the status to answer. */
+export function recordError(ctx: RequestContext, kind: RequestErrorKind, detail?: string): number {
   const e = RequestErrors[kind];
   ctx.errorText = detail === undefined ? e.text : `${e.text}: ${detail}`;
-  sendText(res, ctx, e.status, `${e.status} ${ctx.errorText}`);
+  return e.status;
 }
 
 function toList(v: string | string[] | number): string[] {

@@ -8,6 +8,7 @@
  * A hand-off only happens between requests, never during one.
  */
 import type { Socket } from 'node:net';
+import type { RequestContext } from '../../proxy/context.js';
 import type { FastExchange, FastSink } from '../../proxy/fast-forward.js';
 import { FastRequest, parseFastHead } from './request-head.js';
 
@@ -42,7 +43,7 @@ export class FastConnection implements FastSink {
   exchange: FastExchange | null = null;
   /** The request being served and its context (read by the entrypoint's fastFinished). */
   request: FastRequest | null = null;
-  context: unknown = null;
+  context: RequestContext | null = null;
   #closeAfter = false;
   #served = 0;
 
@@ -85,7 +86,7 @@ export class FastConnection implements FastSink {
   }
 
   /** begin marks a request as taken by the fast lane. */
-  begin(req: FastRequest, ctx: unknown): void {
+  begin(req: FastRequest, ctx: RequestContext): void {
     this.busy = true;
     this.request = req;
     this.context = ctx;
