@@ -182,7 +182,7 @@ export class Gantry {
       this.api.addRoute(certificatesRoute(this.tls));
       await this.api.listen();
     }
-    this.logger.info('gantry started', { pid: process.pid, host: os.hostname() });
+    this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
   }
 
   /** #gauges are the state /metrics reports at scrape time (this process's view). */
