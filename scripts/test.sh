@@ -14,4 +14,4 @@ sh scripts/testbed/up.sh
 sh scripts/testbed/check.sh
 # One file at a time: several tests start real servers and measure timings on a 2-core machine.
 # Bounded: a test that leaves a handle open must fail the run, not hang it.
-timeout --signal=TERM 2400 node --test --test-concurrency=1 'dist/src/**/*.test.js' 'dist/test/integration/*.test.js'
+timeout --signal=TERM 2400 node --test --test-concurrency=1 'dist/src/**/*.test.js' 'dist/test/integration/*.test.js' 'dist/test/reliability/*.test.js'

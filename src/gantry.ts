@@ -242,3 +242,23 @@ export class Gantry {
     this.logger.info('stopped');
   }
 }
+
+/**
+ * stopAndExit drains and stops `gantry`, then exits 0 (1 when stopping failed). Whatever is still
+ * open one second after the grace period — a tunnel, a provider that does not answer — does not
+ * hold the process: it exits 0 then, as an orchestrator expects of a SIGTERM.
+ */
+export function stopAndExit(gantry: Gantry): void {
+  const deadline = setTimeout(() => {
+    gantry.logger.warn('shutdown still busy one second after the grace period; exiting', { graceMs: gantry.config.lifecycle.graceTimeout });
+    process.exit(0);
+  }, gantry.config.lifecycle.graceTimeout + 1000);
+  deadline.unref();
+  gantry.stop().then(
+    () => process.exit(0),
+    (err) => {
+      gantry.logger.error('shutdown failed', { error: err as Error });
+      process.exit(1);
+    },
+  );
+}

@@ -5,7 +5,7 @@
 import { loadStaticConfig } from '../config/static/index.js';
 import { ConfigError } from '../errors.js';
 import cluster from 'node:cluster';
-import { Gantry } from '../gantry.js';
+import { Gantry, stopAndExit } from '../gantry.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 
@@ -31,13 +31,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     gantry.logger.info('signal received', { signal });
-    gantry.stop().then(
-      () => process.exit(0),
-      (err) => {
-        gantry.logger.error('shutdown failed', { error: err as Error });
-        process.exit(1);
-      },
-    );
+    stopAndExit(gantry);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -6,7 +6,7 @@
  * challenge answers come from the primary too (the only process that talks to the CA).
  */
 import type { StaticConfig } from '../config/static/index.js';
-import { Gantry } from '../gantry.js';
+import { Gantry, stopAndExit } from '../gantry.js';
 import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type StatsRequest } from './messages.js';
 
 export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
@@ -17,10 +17,7 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    gantry.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    stopAndExit(gantry);
   };
   // Ctrl-C reaches the whole process group; the primary coordinates the shutdown.
   process.on('SIGINT', () => {});

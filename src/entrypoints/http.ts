@@ -21,6 +21,7 @@ import { debugHeaders } from './debug-headers.js';
 import { FastConnection, type FastLaneHost } from './fast/connection.js';
 import type { FastRequest } from './fast/request-head.js';
 import { forwardFast } from '../proxy/fast-forward.js';
+import { markUpgradeSocket } from '../proxy/upgrade.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -71,6 +72,8 @@ export class HttpEntrypoint implements FastLaneHost {
   #idleWaiters: Array<() => void> = [];
   /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
   #fast = new Set<FastConnection>();
+  /** Client sockets node:http handed over for an upgrade (tunnels, or the answer that declined one). */
+  #tunnels = new Set<Duplex>();
   #toHttp: (s: Duplex) => void;
   readonly keepAliveLine: string;
 
@@ -315,20 +318,28 @@ export class HttpEntrypoint implements FastLaneHost {
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
-    res.once('finish', () => socket.end());
+    // node:http no longer reads this socket: after an answer that is not a tunnel it is closed,
+    // unread bytes and all, even if the client never closes its side.
+    res.once('finish', () => (socket as Socket).destroySoon());
+    // Tunnels outlive the request handling: shutdown closes those still open after the grace period.
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
     const proto = String(req.headers.upgrade ?? '').toLowerCase();
+    // node:http hands over the socket right after the head: a body would be read as tunnel bytes.
+    const cl = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')) {
+      sendText(res, new RequestContext(this.name, 'http', '', '', '', '/', '', performance.now()), 400, '400 bad request: an upgrade request with a body is refused');
+      return;
+    }
     if (proto === 'h2c' || proto === '') {
       // h2c upgrades are refused (h2c smuggling): the request is served as plain HTTP/1.1 instead,
       // without the upgrade, and the connection closes afterwards.
       delete req.headers.upgrade;
       delete req.headers['http2-settings'];
-      if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') {
-        sendText(res, new RequestContext(this.name, 'http', '', '', '', '/', '', performance.now()), 400, '400 bad request: h2c upgrade with a body is refused');
-        return;
-      }
       this.handle(req, res, null, null);
       return;
     }
+    markUpgradeSocket(socket, this.opts.idleTimeoutMs);
     this.handle(req, res, socket, head);
   }
 
@@ -350,6 +361,8 @@ export class HttpEntrypoint implements FastLaneHost {
     this.server.closeAllConnections();
     for (const c of this.#fast) c.socket.destroy();
     this.#fast.clear();
+    for (const s of this.#tunnels) s.destroy();
+    this.#tunnels.clear();
     await closed;
   }
 }

@@ -22,7 +22,26 @@ export const REQUEST_DROP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-server', 'x-real-ip']);
+/**
+ * FORWARDED_HEADERS are the headers by which a proxy tells a server about the client: accepted
+ * only from trusted proxies (`forwardedHeaders.trustedIPs`) and removed from every other client's
+ * request before routing, whichever path serves it (fast lane, node:http, upgrades) — so neither
+ * middlewares (ipAllowList, forwardAuth with trustForwardHeader) nor servers can be fed forged
+ * values. The same list as Traefik's forwardedheaders middleware.
+ */
+export const FORWARDED_HEADERS: ReadonlySet<string> = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-real-ip',
+]);
 
 const RESPONSE_DROP = new Set([
   'connection',
@@ -66,8 +85,7 @@ export interface ForwardingOptions {
  */
 export function stripUntrustedForwarded(req: IncomingMessage): void {
   const h = req.headers;
-  for (const name of FORWARDED) if (h[name] !== undefined) delete h[name];
-  if (h['x-forwarded-prefix'] !== undefined) delete h['x-forwarded-prefix'];
+  for (const name of FORWARDED_HEADERS) if (h[name] !== undefined) delete h[name];
 }
 
 /**

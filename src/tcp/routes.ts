@@ -89,5 +89,7 @@ function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig
     }
     servers.push({ address: s.address, host: a.host, port: a.port, weight: s.weight ?? 1 });
   }
-  return new TcpService(el.name, servers, lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null), logger.child({ service: el.name }));
+  return new TcpService(el.name, servers, lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null), logger.child({ service: el.name }), {
+    terminationDelayMs: lb.terminationDelay,
+  });
 }

@@ -1,12 +1,20 @@
 /**
  * TcpService balances TCP connections over its servers (smooth weighted round robin, as the HTTP
- * wrr balancer), dials one, writes a PROXY header when the service asks for it, then pipes both
- * ways with half-close. A server that refuses the connection is skipped for the next one.
+ * wrr balancer), dials one (bounded by a dial timeout), writes a PROXY header when the service asks
+ * for it, then relays both ways in a Tunnel: the end of either side ends both, after at most
+ * `terminationDelay` for the other to flush (Traefik's meaning; negative: no bound). A server that
+ * refuses the connection or does not answer in time is skipped for the next one.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import { buildProxyHeader, type ProxyAddresses } from './proxy-protocol.js';
+import { Tunnel } from '../proxy/tunnel.js';
+
+/** Dial timeout for TCP servers (Traefik's TCP serversTransport default). */
+export const TCP_DIAL_TIMEOUT_MS = 30_000;
+/** Traefik's default terminationDelay: how long a half-closed connection may still flush. */
+export const TCP_TERMINATION_DELAY_MS = 100;
 
 export interface TcpServer {
   address: string;
@@ -21,13 +29,17 @@ export class TcpService {
   readonly proxyProtocol: 1 | 2 | null;
   readonly #current: number[];
   readonly #logger: Logger;
+  readonly #dialTimeoutMs: number;
+  readonly #terminationDelayMs: number;
 
-  constructor(name: string, servers: TcpServer[], proxyProtocol: 1 | 2 | null, logger: Logger) {
+  constructor(name: string, servers: TcpServer[], proxyProtocol: 1 | 2 | null, logger: Logger, opts: { dialTimeoutMs?: number; terminationDelayMs?: number } = {}) {
     this.name = name;
     this.servers = servers;
     this.proxyProtocol = proxyProtocol;
     this.#current = servers.map(() => 0);
     this.#logger = logger;
+    this.#dialTimeoutMs = opts.dialTimeoutMs ?? TCP_DIAL_TIMEOUT_MS;
+    this.#terminationDelayMs = opts.terminationDelayMs ?? TCP_TERMINATION_DELAY_MS;
   }
 
   /** pick is smooth weighted round robin (nginx); -1 when there is no server with weight. */
@@ -51,6 +63,13 @@ export class TcpService {
    */
   serve(client: Duplex, head: Buffer | null, addrs: ProxyAddresses, router: string): void {
     const tried = new Set<number>();
+    let upstream: net.Socket | null = null;
+    // A client that leaves while a server is being dialled takes the dial with it.
+    const onClientGone = (): void => {
+      upstream?.destroy();
+    };
+    client.on('error', noop);
+    client.once('close', onClientGone);
     const attempt = (): void => {
       const i = this.pick(tried);
       if (i < 0) {
@@ -60,35 +79,35 @@ export class TcpService {
       }
       tried.add(i);
       const s = this.servers[i]!;
-      const upstream = net.connect({ host: s.host, port: s.port, noDelay: true });
+      const up = net.connect({ host: s.host, port: s.port, noDelay: true });
+      upstream = up;
+      const dial = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), this.#dialTimeoutMs);
+      dial.unref();
       let connected = false;
-      upstream.once('connect', () => {
+      up.once('connect', () => {
+        clearTimeout(dial);
         connected = true;
-        if (this.proxyProtocol !== null) upstream.write(buildProxyHeader(this.proxyProtocol, addrs));
-        if (head !== null && head.length > 0) upstream.write(head);
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      });
-      upstream.on('error', (err: NodeJS.ErrnoException) => {
-        if (!connected) {
-          this.#logger.warn('tcp: server refused the connection', { router, service: this.name, server: s.address, error: err.code ?? err.message });
-          attempt();
+        client.off('close', onClientGone);
+        if (client.destroyed) {
+          up.destroy();
           return;
         }
-        client.destroy();
+        if (this.proxyProtocol !== null) up.write(buildProxyHeader(this.proxyProtocol, addrs));
+        if (head !== null && head.length > 0) up.write(head);
+        new Tunnel(client, up, { idleTimeoutMs: 0, lingerMs: this.#terminationDelayMs }, noop);
       });
-      upstream.on('close', () => {
-        if (connected) client.destroy();
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(dial);
+        if (connected || client.destroyed) return;
+        this.#logger.warn('tcp: server could not be reached', { router, service: this.name, server: s.address, error: err.code ?? err.message });
+        attempt();
       });
     };
-    client.on('error', () => {});
-    client.once('close', () => {
-      // the upstream of the current attempt is closed by its pipe ending
-    });
     attempt();
   }
 }
+
+function noop(): void {}
 
 /** parseServerAddress reads `host:port` / `[v6]:port`; null when it is not one. */
 export function parseServerAddress(address: string): { host: string; port: number } | null {

@@ -6,6 +6,7 @@
  * strict here only costs speed, never correctness.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { FORWARDED_HEADERS as FORWARDED } from '../../proxy/headers.js';
 
 /**
  * The whole head in one native pass: GET or HEAD, an origin-form target of visible ASCII,
@@ -15,8 +16,6 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 const PLAIN_HEAD = /^(?:GET|HEAD) \/[\x21-\x7e]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*)*$/;
 
-/** Forwarding headers an untrusted client may not set (stripped before routing, as the slow path does). */
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-server', 'x-real-ip', 'x-forwarded-prefix']);
 
 /**
  * FastRequest is a parsed request head. It offers the fields of IncomingMessage that routing rules
