@@ -19,6 +19,7 @@ import { sendError, writeHead } from './respond.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 import { forwardUpgrade } from './upgrade.js';
 import { bufferedBody } from '../middlewares/buffering/index.js';
+import { bodyBytesRelayed } from './body-memory.js';
 
 /** PassiveHealth receives the outcome of each attempt; client aborts are never reported. */
 export interface PassiveHealth {
@@ -116,6 +117,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   ended: boolean;
   /** The client sends a request body (hasRequestBody, read once). */
   readonly hasBody: boolean;
+  /** Response bytes are counted here for body-memory.ts (Gantry's own client counts its own). */
+  readonly countBody: boolean;
 
   constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
     this.svc = svc;
@@ -133,6 +136,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.replayable = false;
     this.ended = false;
     this.hasBody = hasRequestBody(req);
+    this.countBody = !svc.registry.ownClient(server);
   }
 
   start(): void {
@@ -182,6 +186,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.countBody) bodyBytesRelayed(chunk.length);
     if (this.clientGone) return;
     if ((controller as { last?: boolean }).last === true) {
       // Gantry's client says these are the last body bytes: head, body and end in one write.

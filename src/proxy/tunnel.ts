@@ -14,6 +14,7 @@
  * `onClose` runs exactly once, after both sides are closed.
  */
 import type { Duplex } from 'node:stream';
+import { bodyBytesRelayed } from './body-memory.js';
 
 export interface TunnelOptions {
   /** Close the tunnel after this long without traffic; 0 = never. */
@@ -44,6 +45,7 @@ export class Tunnel {
       from.on('data', (chunk: Buffer) => {
         // Bytes that arrive after the other side was ended have nowhere to go.
         if (to.writableEnded || to.destroyed) return;
+        bodyBytesRelayed(chunk.length);
         if (!to.write(chunk)) {
           from.pause();
           to.once('drain', () => from.resume());

@@ -114,7 +114,9 @@ export async function startGantry(args: string[], opts: StartOptions = {}): Prom
   // Each process gets its own working directory: Gantry keeps state there by default
   // (gantry-rest.json), and one test's registrations must not leak into the next.
   const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
-  const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', ...workers, ...args], {
+  // TEST_GANTRY_NODE_ARGS passes Node flags to Gantry (--cpu-prof, --trace-gc) when investigating.
+  const nodeArgs = (process.env.TEST_GANTRY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, gantryBin, 'run', '--log.format=json', ...workers, ...args], {
     cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

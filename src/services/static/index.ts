@@ -25,6 +25,7 @@ import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream';
+import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 import type { Handler, RequestContext, ResponseHeaders } from '../../proxy/context.js';
 import { sendText, writeHead } from '../../proxy/respond.js';
 import type { StaticConfig } from '../../config/dynamic/schema.js';
@@ -50,6 +51,11 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   500: 'Internal Server Error',
 };
+
+/** countChunk tells body-memory.ts about file bytes sent (each read is a fresh Buffer). */
+function countChunk(chunk: string | Buffer): void {
+  bodyBytesRelayed(chunk.length);
+}
 
 /** The pipeline callback: errors there are a client gone away or a read failing mid-body; pipeline already destroyed both ends. */
 function ignorePipelineEnd(): void {}
@@ -201,7 +207,9 @@ class StaticSite {
       res.end();
       return;
     }
-    pipeline(createReadStream(file.real, { start, end }), res, ignorePipelineEnd);
+    const stream = createReadStream(file.real, { start, end });
+    stream.on('data', countChunk);
+    pipeline(stream, res, ignorePipelineEnd);
   }
 
   #refuse(res: ServerResponse, ctx: RequestContext, status: number, reason: string): void {

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ChunkedDecoder, type ChunkSink } from './chunked.js';
 import { Framing, ParseError, parseHead, type ResponseHead } from './head.js';
+import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 
 export interface H1PoolOptions {
   /** Dial timeout, ms. */
@@ -271,6 +272,7 @@ class H1Conn implements ChunkSink {
   }
 
   onData(chunk: Buffer): void {
+    bodyBytesRelayed(chunk.length);
     const r = this.req;
     if (r === null) {
       // Bytes on an idle connection (or after an aborted request): nothing can be trusted on it.
@@ -462,6 +464,7 @@ class H1Conn implements ChunkSink {
 const bodies = new WeakMap<Readable, H1Conn>();
 
 function onBodyData(this: Readable, chunk: Buffer): void {
+  bodyBytesRelayed(chunk.length);
   const conn = bodies.get(this);
   const r = conn?.req;
   if (conn === undefined || r == null) return;
