@@ -35,6 +35,12 @@ export interface WorkerListening {
   type: 'gantry:listening';
 }
 
+/** Worker → primary: this worker could not start (it exits next); `error` says why (EADDRINUSE …). */
+export interface WorkerStartFailed {
+  type: 'gantry:start-failed';
+  error: string;
+}
+
 /** Primary → worker: send your traffic counters (the API and /metrics speak for all workers). */
 export interface StatsRequest {
   type: 'gantry:stats?';

@@ -12,7 +12,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, type LocalStats } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
+import { RestartPolicy } from './restart.js';
 
 /** How long the primary waits for a worker to acknowledge a challenge answer before going on. */
 const CHALLENGE_ACK_TIMEOUT_MS = 5000;
@@ -92,9 +93,13 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     if (ok.includes(false)) log.warn('acme: a worker did not acknowledge a challenge answer in time', { kind, key, timeoutMs: CHALLENGE_ACK_TIMEOUT_MS });
   };
 
+  const restarts = new RestartPolicy();
+  let lastCause = '';
   const fork = (): void => {
     const w = cluster.fork();
     workers.add(w);
+    const forkedAt = Date.now();
+    let listening = false;
     w.on('message', (m: unknown) => {
       if (isMessage(m, 'gantry:hello')) {
         // Certificates and pending challenges first: the worker listens once its configuration is in.
@@ -103,7 +108,10 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
         for (const c of gantry.tls.pendingChallenges()) send(w, { type: 'gantry:challenge', id: 0, kind: c.kind, key: c.key, value: c.value });
         send(w, update());
       } else if (isMessage<ChallengeAck>(m, 'gantry:challenge-ack')) acks.get(m.id)?.get(w)?.();
-      else if (isMessage(m, 'gantry:listening')) gantry.tls.enableOrders();
+      else if (isMessage(m, 'gantry:listening')) {
+        listening = true;
+        gantry.tls.enableOrders();
+      } else if (isMessage<WorkerStartFailed>(m, 'gantry:start-failed')) lastCause = m.error;
       else if (isMessage<StatsReply>(m, 'gantry:stats')) {
         const done = pending.get(m.id);
         pending.delete(m.id);
@@ -115,8 +123,18 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
       workers.delete(w);
       ready.delete(w);
       if (stopping) return;
-      log.error('worker exited; starting another', { worker: w.id, code, signal });
-      fork();
+      const delay = restarts.failed(listening, Date.now() - forkedAt);
+      if (delay === null) {
+        log.error('workers keep failing to start; giving up', { tries: restarts.consecutive, cause: lastCause || `exit code ${code ?? signal}` });
+        stopping = true;
+        for (const other of workers) other.process.kill('SIGKILL');
+        void gantry.stop().finally(() => process.exit(1));
+        return;
+      }
+      log.error('worker exited; starting another', { worker: w.id, code, signal, inMs: delay, cause: lastCause || undefined });
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, delay).unref();
     });
   };
 

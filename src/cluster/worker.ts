@@ -7,7 +7,7 @@
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, stopAndExit } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type StatsRequest } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type StatsRequest, type WorkerStartFailed } from './messages.js';
 
 export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
   const gantry = new Gantry({ config, cwd, role: 'serve' });
@@ -32,7 +32,10 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
         listening = true;
         gantry.start().then(() => process.send?.({ type: 'gantry:listening' })).catch((err) => {
           gantry.logger.error('worker start failed', { error: err as Error });
-          process.exit(1);
+          // The primary decides whether to try again; it needs the cause to say why it gives up.
+          const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: (err as Error).message ?? String(err) };
+          if (process.send === undefined) process.exit(1);
+          process.send(failed, () => process.exit(1));
         });
       }
     } else if (isMessage<CertsUpdate>(m, 'gantry:certs')) {
