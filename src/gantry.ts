@@ -109,6 +109,11 @@ export class Gantry {
       },
       { throttleMs: c.providers.providersThrottleDuration, retireAfterMs: 30_000 },
     );
+    // Series of routers and services that are gone are dropped with the configuration that had them.
+    const metrics = this.metrics;
+    if (metrics !== null) {
+      this.watcher.onSnapshot((snap) => metrics.retain(new Set(snap.merged.http.routers.keys()), new Set(snap.merged.http.services.keys())));
+    }
     // The finish observers (access log, metrics), called in order when each request ends.
     const observers: RequestObserver[] = [];
     if (this.#accessLog !== null) observers.push(this.#accessLog.log);

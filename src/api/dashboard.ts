@@ -1,7 +1,9 @@
 /**
- * Serving the dashboard: the static files esbuild wrote to dist/web (scripts/build-web.mjs), read
- * once and kept in memory. Everything is local, so the dashboard works offline. Unknown paths under
- * /dashboard/ get index.html (the single-page app routes by hash).
+ * Serving the dashboard: the static files esbuild wrote to dist/web (scripts/build-web.mjs), all
+ * read once on first use and kept in memory; any other path is answered from that set, never from
+ * the disk, so requests for made-up paths cost nothing and are not remembered. Everything is local,
+ * so the dashboard works offline. Unknown paths under /dashboard/ without an extension get
+ * index.html (the single-page app routes by hash).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,25 +25,16 @@ const TYPES: Record<string, string> = {
 
 export class DashboardFiles {
   readonly #dir: string;
-  readonly #cache = new Map<string, Buffer | null>();
+  /** Every built file, read on first use; requests for other paths never touch the disk or this map. */
+  #files: Map<string, Buffer> | null = null;
 
   constructor(dir: string) {
     this.#dir = dir;
   }
 
   #read(rel: string): Buffer | null {
-    if (this.#cache.has(rel)) return this.#cache.get(rel)!;
-    const full = path.resolve(this.#dir, rel);
-    let data: Buffer | null = null;
-    if (full.startsWith(this.#dir + path.sep)) {
-      try {
-        data = fs.readFileSync(full);
-      } catch {
-        data = null;
-      }
-    }
-    this.#cache.set(rel, data);
-    return data;
+    this.#files ??= readTree(this.#dir);
+    return this.#files.get(rel) ?? null;
   }
 
   /** serve answers a GET under /dashboard; returns false when the path is not the dashboard's. */
@@ -52,7 +45,12 @@ export class DashboardFiles {
       return true;
     }
     if (!pathname.startsWith('/dashboard/')) return false;
-    let rel = decodeURIComponent(pathname.slice('/dashboard/'.length));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(pathname.slice('/dashboard/'.length));
+    } catch {
+      rel = '';
+    }
     if (rel === '' || rel.includes('\0')) rel = 'index.html';
     let data = this.#read(rel);
     if (data === null && path.extname(rel) === '') {
@@ -74,4 +72,24 @@ export class DashboardFiles {
     res.end(head ? undefined : data);
     return true;
   }
+}
+
+/** readTree reads every file under `dir` (the dashboard build: a few small files), keyed by relative path. */
+function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return files;
+  }
+  for (const name of names) {
+    const full = path.join(dir, name);
+    try {
+      if (fs.statSync(full).isFile()) files.set(name.split(path.sep).join('/'), fs.readFileSync(full));
+    } catch {
+      // A file removed while listing: not served.
+    }
+  }
+  return files;
 }

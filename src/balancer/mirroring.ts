@@ -14,8 +14,9 @@
  * - upgrade requests (WebSocket) are never mirrored.
  *
  * Bodies: to send one body several times it must be held in memory. When a request chosen for
- * mirroring has a body, up to maxBodySize bytes are buffered (Traefik's default, -1, means no
- * limit). A body within the limit is replayed to the main service and every mirror. A larger body
+ * mirroring has a body, up to maxBodySize bytes are buffered. Traefik's default, -1, means no
+ * limit: one large upload would then be held whole (maxInFlight times over). Gantry's default is
+ * DEFAULT_MIRROR_MAX_BODY; an explicit -1 still means no limit. A body within the limit is replayed to the main service and every mirror. A larger body
  * (by Content-Length, or found while reading) is not mirrored at all: the main service gets the
  * bytes read so far and then the rest of the stream. With mirrorBody false, mirrors get the
  * request without its body and nothing is buffered.
@@ -25,6 +26,9 @@ import { RequestContext, type Handler } from '../proxy/context.js';
 import { DiscardResponse, DiscardSocket, ReplayRequest, snapshotHead, type RequestHead } from './replay.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { ConfigError } from '../errors.js';
+
+/** maxBodySize when none is configured: 1 MiB (Traefik: unlimited). */
+export const DEFAULT_MIRROR_MAX_BODY = 1 << 20;
 
 export interface MirrorTarget {
   readonly handler: Handler;

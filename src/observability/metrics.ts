@@ -105,6 +105,24 @@ export class Metrics {
     s.buckets[i]!++;
   };
 
+  /**
+   * retain forgets the counters of routers and services that are no longer configured, so that
+   * containers coming and going (each with its own router) cannot grow the series without bound.
+   * Requests that matched no router ('') are kept.
+   */
+  retain(routers: ReadonlySet<string>, services: ReadonlySet<string>): void {
+    for (const name of this.#routers.keys()) if (name !== '' && !routers.has(name)) this.#routers.delete(name);
+    for (const byRouter of this.#tree.values()) {
+      for (const [router, byService] of byRouter) {
+        if (router !== '' && !routers.has(router)) {
+          byRouter.delete(router);
+          continue;
+        }
+        for (const service of byService.keys()) if (service !== '' && !services.has(service)) byService.delete(service);
+      }
+    }
+  }
+
   /** setCertificateExpiry records a certificate's notAfter (ms since the epoch) for the expiry gauge (TLS/ACME hook). */
   setCertificateExpiry(labels: CertificateLabels, notAfterMs: number): void {
     this.#certs.set(`${labels.cn}\0${labels.serial}`, { labels, notAfter: notAfterMs });

@@ -12,6 +12,7 @@ import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
+import { DEFAULT_MIRROR_MAX_BODY } from '../balancer/mirroring.js';
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -79,7 +80,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     if (c.mirroring) {
       const main = serviceHandler(c.mirroring.service);
       const mirrors = (c.mirroring.mirrors ?? []).map((m) => ({ handler: serviceHandler(m.name), percent: m.percent ?? 0 }));
-      return createMirroringHandler(main, mirrors, c.mirroring.maxBodySize ?? -1, { mirrorBody: c.mirroring.mirrorBody ?? true, logger: deps.logger.child({ service: el.name }) });
+      return createMirroringHandler(main, mirrors, c.mirroring.maxBodySize ?? DEFAULT_MIRROR_MAX_BODY, { mirrorBody: c.mirroring.mirrorBody ?? true, logger: deps.logger.child({ service: el.name }) });
     }
     if (c.static) return createStaticHandler(c.static, deps.cwd, el.name);
     throw new ConfigError('', 'service has no type');

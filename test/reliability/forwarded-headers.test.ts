@@ -30,7 +30,7 @@ function forgedValues(headers: Record<string, string | string[] | undefined>): s
     .map(([k, v]) => `${k}: ${String(v)}`);
 }
 
-describe('forwarding headers from untrusted clients', () => {
+describe('forwarding headers from untrusted clients', { timeout: 20000 }, () => {
   let g: GantryProcess;
   let cleanup: () => Promise<void>;
   let app: Backend;

@@ -121,7 +121,7 @@ function routes(up: UpgradeServer, admin: Backend): string {
 `;
 }
 
-describe('upgrade tunnels', () => {
+describe('upgrade tunnels', { timeout: 20000 }, () => {
   let g: GantryProcess;
   let cleanup: () => Promise<void>;
   let up: UpgradeServer;
@@ -205,7 +205,7 @@ describe('upgrade tunnels', () => {
   });
 });
 
-describe('SIGTERM with tunnels', () => {
+describe('SIGTERM with tunnels', { timeout: 20000 }, () => {
   let up: UpgradeServer;
   let admin: Backend;
 

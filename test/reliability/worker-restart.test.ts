@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gantryBin } from '../helpers/gantry.js';
 
-describe('workers that cannot start', () => {
+describe('workers that cannot start', { timeout: 60000 }, () => {
   it('back off, then the primary exits 1 naming EADDRINUSE', async () => {
     const squatter = net.createServer();
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));

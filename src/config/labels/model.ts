@@ -137,6 +137,7 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
     addAuthCookiesToResponse: strList,
     forwardBody: bool,
     maxBodySize: num,
+    maxResponseBodySize: num,
     preserveLocationHeader: bool,
     preserveRequestMethod: bool,
     headerField: str,

@@ -5,7 +5,7 @@
  * the middleware is built so the mistake is visible.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { bcryptChecks } from './bcrypt-checks.js';
 
 export type SecretKind = 'bcrypt' | 'sha' | 'md5crypt';
 
@@ -91,8 +91,11 @@ export function verifySync(password: string, secret: Secret): boolean {
   throw new Error('verifySync: bcrypt must be checked with verify');
 }
 
-/** verify checks a password against any supported secret; bcrypt runs asynchronously. */
+/**
+ * verify checks a password against any supported secret. bcrypt runs on a worker thread and may
+ * be refused with PasswordChecksBusyError when too many checks are queued (bcrypt-checks.ts).
+ */
 export function verify(password: string, secret: Secret): Promise<boolean> {
-  if (secret.kind === 'bcrypt') return bcrypt.compare(password, secret.hash);
+  if (secret.kind === 'bcrypt') return bcryptChecks.check(password, secret.hash);
   return Promise.resolve(verifySync(password, secret));
 }

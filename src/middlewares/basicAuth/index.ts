@@ -6,7 +6,9 @@
  *
  * bcrypt is slow by design (tens of ms at cost 10), so verified (user, password) pairs are
  * remembered in a bounded cache keyed by a SHA-256 of the pair, and concurrent checks of the same
- * pair share one computation (Traefik uses singleflight for the same reason).
+ * pair share one computation (Traefik uses singleflight for the same reason). The checks run on a
+ * worker thread with a bounded queue (bcrypt-checks.ts): a flood of guesses gets 429s and never
+ * slows the routes that need no password.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { sendText } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { parseSecret, verify, verifySync, type Secret } from './htpasswd.js';
+import { PasswordChecksBusyError } from './bcrypt-checks.js';
 
 export const basicAuthSchema = z.strictObject({
   users: z.array(z.string()).optional(),
@@ -33,6 +36,8 @@ export type BasicAuthOptions = z.infer<typeof basicAuthSchema>;
 export const DEFAULT_REALM = 'gantry';
 
 const CACHE_MAX = 1024;
+/** A check refused because too many were queued (bcrypt-checks.ts): answered 429, not remembered. */
+const BUSY = Symbol('busy');
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** parseBasicAuthorization returns [user, password] from a Basic Authorization value, or null. */
@@ -75,7 +80,7 @@ class BasicAuth {
   readonly #next: Handler;
   /** Results of finished checks, oldest first (Map keeps insertion order). */
   readonly #cache = new Map<string, boolean>();
-  readonly #pending = new Map<string, Promise<boolean>>();
+  readonly #pending = new Map<string, Promise<boolean | typeof BUSY>>();
 
   constructor(o: BasicAuthOptions, next: Handler, cwd: string) {
     for (const [entry, where] of readUsers(o, cwd)) {
@@ -124,16 +129,21 @@ class BasicAuth {
     }
     let p = this.#pending.get(key);
     if (p === undefined) {
-      p = verify(password, secret).catch(() => false);
+      p = verify(password, secret).catch((err: unknown) => (err instanceof PasswordChecksBusyError ? BUSY : false));
       this.#pending.set(key, p);
       p.then((ok) => {
         this.#pending.delete(key);
-        this.#remember(key, ok);
+        if (ok !== BUSY) this.#remember(key, ok);
       });
     }
     p.then((ok) => {
       // The client may have gone while bcrypt ran.
       if (res.destroyed || res.headersSent) return;
+      if (ok === BUSY) {
+        ctx.errorText = 'basicAuth: too many password checks in progress';
+        sendText(res, ctx, 429, '429 too many password checks in progress; try again', { 'retry-after': '1' });
+        return;
+      }
       this.#finish(req, res, ctx, user, ok && known !== undefined);
     });
   }

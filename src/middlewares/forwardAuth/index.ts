@@ -27,12 +27,20 @@ export const forwardAuthSchema = z.strictObject({
   addAuthCookiesToResponse: z.array(z.string()).optional(),
   preserveLocationHeader: z.boolean().optional(),
   preserveRequestMethod: z.boolean().optional(),
+  maxResponseBodySize: z.number().int().optional(),
 });
 
 export type ForwardAuthOptions = z.infer<typeof forwardAuthSchema>;
 
 /** Traefik's auth client times out after 30 s. */
 export const AUTH_TIMEOUT_MS = 30_000;
+
+/**
+ * The auth server's answer is read into memory, so its size is bounded. Traefik leaves
+ * `maxResponseBodySize` unlimited when unset (and warns that this invites memory exhaustion);
+ * Gantry bounds it by default. A negative value means no limit, as in Traefik.
+ */
+export const DEFAULT_MAX_AUTH_RESPONSE_BODY = 1 << 20;
 
 /**
  * Headers never sent to the auth server: hop-by-hop ones (RFC 9110 §7.6.1), the body framing (the
@@ -100,6 +108,7 @@ class ForwardAuth {
   readonly #next: Handler;
   readonly #logger: Logger;
   readonly #name: string;
+  readonly #maxBody: number;
 
   constructor(o: ForwardAuthOptions, next: Handler, logger: Logger, name: string) {
     let url: URL;
@@ -128,6 +137,7 @@ class ForwardAuth {
     this.#next = next;
     this.#logger = logger;
     this.#name = name;
+    this.#maxBody = o.maxResponseBodySize ?? DEFAULT_MAX_AUTH_RESPONSE_BODY;
   }
 
   /** authHeaders builds the auth request's headers (Traefik's writeHeader). */
@@ -170,7 +180,14 @@ class ForwardAuth {
       });
       status = r.statusCode;
       headers = r.headers as AuthHeaders;
-      body = Buffer.from(await r.body.arrayBuffer());
+      const read = await readAtMost(r.body, this.#maxBody);
+      if (read === null) {
+        // As Traefik: an auth answer too large to judge is a refusal.
+        ctx.errorText = `forward auth: response body larger than maxResponseBodySize (${this.#maxBody} bytes)`;
+        if (!res.headersSent && !res.destroyed) sendText(res, ctx, 401, 'Unauthorized');
+        return;
+      }
+      body = read;
     } catch (err) {
       this.#logger.error('forward auth server unreachable', { middleware: this.#name, address: this.#address, err });
       ctx.errorText = `forward auth: ${(err as Error).message}`;
@@ -236,6 +253,21 @@ class ForwardAuth {
     for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) if (names.has(cookieName(c))) out.push(c);
     return out.length > 0 ? out : null;
   }
+}
+
+/** readAtMost reads a body whole if it has at most `max` bytes (max < 0: any size); else null, and the rest is not read. */
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (max >= 0 && size > max) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** asRequestHeader stores a value the way Node's req.headers does: repeated values joined, except Set-Cookie. */
