@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { RequestContext, type RequestView } from '../proxy/context.js';
 import { normalizePath, type NormalizeOptions } from '../proxy/normalize.js';
 import { sendError, sendText } from '../proxy/respond.js';
-import { stripUntrustedForwarded } from '../proxy/headers.js';
+import { hasRequestBody, stripUntrustedForwarded } from '../proxy/headers.js';
 import type { Snapshot } from '../watcher/snapshot.js';
 import type { Logger } from '../observability/logger.js';
 import type { MatchRequest } from '../router/index.js';
@@ -95,7 +95,13 @@ export class HttpEntrypoint implements FastLaneHost {
       noDelay: true,
     });
     (this.server as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, null, null));
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // node:http emits a request as soon as its head is parsed, before it parses the body bytes
+      // that came in the same read: one whose body turns out malformed there is answered 400 by
+      // clientError (the socket is ended) and must not be forwarded. So it is looked at after that read.
+      if (hasRequestBody(req)) process.nextTick(handleUnlessRefused, this, req, res);
+      else this.handle(req, res, null, null);
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
@@ -392,6 +398,13 @@ class RoutingRequest implements MatchRequest {
   get headers(): NodeJS.Dict<string[]> {
     return this.#req.headersDistinct;
   }
+}
+
+/** handleUnlessRefused runs a request with a body unless its connection was already refused (clientError). */
+function handleUnlessRefused(ep: HttpEntrypoint, req: IncomingMessage, res: ServerResponse): void {
+  const s = req.socket;
+  if (s === null || s.writableEnded || s.destroyed) return;
+  ep.handle(req, res, null, null);
 }
 
 function onResponseClose(this: ServerResponse): void {
