@@ -281,6 +281,15 @@ export class HttpEntrypoint implements FastLaneHost {
       const k = raw[i]!;
       if (k.length === 4 && k.toLowerCase() === 'host') hosts++;
     }
+    // RFC 9112 §3.2: more than one Host line is a 400 whatever the form of the target.
+    if (hosts > 1) return this.#reject(req, res, remote, start, 'more than one Host header');
+    // node:http decodes chunked and no other coding: with gzip or deflate before it, the body would
+    // be forwarded as if it had none (RFC 9112 §6.1: 501 for a coding not understood).
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && te.toLowerCase() !== 'chunked') return this.#reject(req, res, remote, start, `transfer coding ${JSON.stringify(te)} is not supported`, 501);
+    // node:http takes `SOURCE … ICE/1.0` (Icecast) and reports it as HTTP/1.0: an ICE request cannot be
+    // told from an HTTP one, so the method is refused (nginx and HAProxy refuse ICE).
+    if (req.method === 'SOURCE') return this.#reject(req, res, remote, start, 'the SOURCE method is not supported', 501);
     const url = req.url ?? '/';
     let target = url;
     let hostHeader = req.headers.host ?? '';
@@ -292,8 +301,6 @@ export class HttpEntrypoint implements FastLaneHost {
       target = m[2] === '' ? '/' : m[2]!;
       if (target.charCodeAt(0) !== 47) target = '/' + target;
       req.headers.host = hostHeader;
-    } else if (hosts > 1) {
-      return this.#reject(req, res, remote, start, 'more than one Host header');
     }
     const host = parseHostHeader(hostHeader);
     if (host === null) return this.#reject(req, res, remote, start, 'invalid Host header');
@@ -308,7 +315,7 @@ export class HttpEntrypoint implements FastLaneHost {
     return ctx;
   }
 
-  #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string): null {
+  #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string, status: 400 | 501 = 400): null {
     const ctx = new RequestContext(this.name, 'http', remote, '', this.#defaultPort, '', '', start);
     this.#inFlight++;
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
@@ -316,7 +323,7 @@ export class HttpEntrypoint implements FastLaneHost {
     res.once('close', onResponseClose);
     res.shouldKeepAlive = false;
     ctx.errorText = reason;
-    sendText(res, ctx, 400, `400 bad request: ${reason}`);
+    sendText(res, ctx, status, `${status} ${status === 400 ? 'bad request' : 'not implemented'}: ${reason}`);
     return null;
   }
 

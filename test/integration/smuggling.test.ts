@@ -55,6 +55,10 @@ describe('smuggling, Host and path normalisation', () => {
     { desc: 'encoded NUL', req: 'GET /public/%00 HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     { desc: 'bad percent-encoding', req: 'GET /public/%zz HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     // Found by the differential oracle (test/reliability/oracle.test.ts): nginx and HAProxy refuse these.
+    { desc: 'a transfer coding before chunked', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', status: 501 },
+    { desc: 'Transfer-Encoding lines deflate and chunked', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nWorld\r\n0\r\n\r\n', status: 501 },
+    { desc: 'absolute-form with two Host headers', req: 'GET http://s.test/public HTTP/1.1\r\nHost: s.test\r\nHost: other.test\r\n\r\n', status: 400 },
+    { desc: 'SOURCE with the ICE protocol', req: 'SOURCE /public ICE/1.0\r\nHost: s.test\r\n\r\n', status: 501 },
     { desc: 'chunk data without its CRLF, in the read that brought the head', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nABCDE0\r\n\r\n', status: 400 },
     { desc: 'a chunked body without its last chunk, then a request', req: 'PUT /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfoo\r\n\r\nGET /admin HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     { desc: 'oversized head', req: `GET /public HTTP/1.1\r\nHost: s.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431 },
