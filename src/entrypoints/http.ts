@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { RequestContext, type RequestView } from '../proxy/context.js';
 import { normalizePath, type NormalizeOptions } from '../proxy/normalize.js';
 import { sendError, sendText } from '../proxy/respond.js';
-import { hasRequestBody, stripUntrustedForwarded } from '../proxy/headers.js';
+import { stripUntrustedForwarded } from '../proxy/headers.js';
 import type { Snapshot } from '../watcher/snapshot.js';
 import type { Logger } from '../observability/logger.js';
 import type { MatchRequest } from '../router/index.js';
@@ -95,13 +95,11 @@ export class HttpEntrypoint implements FastLaneHost {
       noDelay: true,
     });
     (this.server as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      // node:http emits a request as soon as its head is parsed, before it parses the body bytes
-      // that came in the same read: one whose body turns out malformed there is answered 400 by
-      // clientError (the socket is ended) and must not be forwarded. So it is looked at after that read.
-      if (hasRequestBody(req)) process.nextTick(handleUnlessRefused, this, req, res);
-      else this.handle(req, res, null, null);
-    });
+    // node:http emits each request as soon as its head is parsed, before it parses the rest of the
+    // read (the body, pipelined requests). When that rest is malformed, clientError answers 400 and
+    // ends the connection, and no request of the read may have been forwarded: requests are routed
+    // once the read is parsed, in arrival order.
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => process.nextTick(handleUnlessRefused, this, req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
@@ -407,7 +405,7 @@ class RoutingRequest implements MatchRequest {
   }
 }
 
-/** handleUnlessRefused runs a request with a body unless its connection was already refused (clientError). */
+/** handleUnlessRefused runs a request unless its connection was refused meanwhile (clientError ended it). */
 function handleUnlessRefused(ep: HttpEntrypoint, req: IncomingMessage, res: ServerResponse): void {
   const s = req.socket;
   if (s === null || s.writableEnded || s.destroyed) return;
