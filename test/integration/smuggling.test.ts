@@ -91,6 +91,23 @@ describe('smuggling, Host and path normalisation', () => {
     });
   }
 
+  // Found by the differential oracle: nginx and HAProxy answer the request and ignore the rest.
+  for (const [desc, first] of [
+    ['Connection: close', 'GET /public/c HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n'],
+    ['HTTP/1.0', 'POST /public/c HTTP/1.0\r\nHost: s.test\r\nContent-Length: 2\r\n\r\nab\r\n'],
+  ] as const) {
+    it(`answers a request with ${desc} and ignores the bytes after it`, async () => {
+      const before = admin.seen.length;
+      const t0 = Date.now();
+      const raw = await rawRequest(g.port(), `${first}GET /admin HTTP/1.1\r\nHost: s.test\r\n\r\n`);
+      assert.equal(statusOf(raw), 200, raw);
+      assert.equal(raw.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, raw);
+      assert.equal(pub.seen.at(-1)!.url, '/public/c');
+      assert.equal(admin.seen.length, before, 'the bytes after it were not a request');
+      assert.ok(Date.now() - t0 < 4000, 'the connection closed after the answer');
+    });
+  }
+
   it('lets an absolute-form target win over Host', async () => {
     const raw = await rawRequest(g.port(), 'GET http://other.test/abs?x=1 HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n');
     assert.equal(statusOf(raw), 200, raw);
