@@ -12,7 +12,6 @@ export interface Outcome {
   end: 'closed' | 'quiet' | 'timeout';
   /** Bytes received that are not HTTP/1.x responses (an HTTP/0.9 answer, say). */
   stray: number;
-  received: number;
 }
 
 export interface ExchangeOptions {
@@ -57,7 +56,7 @@ export async function exchange(port: number, bytes: Buffer, opts: ExchangeOption
   }
   s.destroy();
   const parsed = parseResponses(buf, opts.headFirst);
-  return { statuses: parsed.statuses, end, stray: parsed.stray, received: buf.length };
+  return { statuses: parsed.statuses, end, stray: parsed.stray };
 }
 
 /**

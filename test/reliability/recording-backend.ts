@@ -30,7 +30,7 @@ export class RecordingBackend {
   /** The case being run; set by the driver before it sends. */
   label = '';
   readonly records: BackendRecord[] = [];
-  /** Every connection's bytes, per proxy (for debugging a case by hand). */
+  /** The exact bytes each connection received, per proxy (records hold them cut into requests). */
   readonly connections: Array<{ proxy: string; bytes: Buffer[] }> = [];
   readonly #servers: net.Server[] = [];
   readonly #sockets = new Set<net.Socket>();
