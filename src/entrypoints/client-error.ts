@@ -35,6 +35,10 @@ export function answerClientError(err: Error & { code?: string; bytesParsed?: nu
     socket.destroy();
     return;
   }
+  // Bytes after a request that closes the connection (Connection: close, or HTTP/1.0): RFC 9112
+  // §9.6 says no further request on it is processed. That request is answered and the connection
+  // closed after it (node:http does both), as nginx and HAProxy do: no 400 ahead of its response.
+  if (err.code === 'HPE_CLOSED_CONNECTION') return;
   const { status, cause } = clientErrorStatus(err.code);
   logger.debug('client error', { status, cause, code: err.code });
   const body = `${status} ${cause}\n`;

@@ -95,7 +95,11 @@ export class HttpEntrypoint implements FastLaneHost {
       noDelay: true,
     });
     (this.server as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, null, null));
+    // node:http emits each request as soon as its head is parsed, before it parses the rest of the
+    // read (the body, pipelined requests). When that rest is malformed, clientError answers 400 and
+    // ends the connection, and no request of the read may have been forwarded: requests are routed
+    // once the read is parsed, in arrival order.
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => process.nextTick(handleUnlessRefused, this, req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
@@ -275,6 +279,15 @@ export class HttpEntrypoint implements FastLaneHost {
       const k = raw[i]!;
       if (k.length === 4 && k.toLowerCase() === 'host') hosts++;
     }
+    // RFC 9112 §3.2: more than one Host line is a 400 whatever the form of the target.
+    if (hosts > 1) return this.#reject(req, res, remote, start, 'more than one Host header');
+    // node:http decodes chunked and no other coding: with gzip or deflate before it, the body would
+    // be forwarded as if it had none (RFC 9112 §6.1: 501 for a coding not understood).
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && te.toLowerCase() !== 'chunked') return this.#reject(req, res, remote, start, `transfer coding ${JSON.stringify(te)} is not supported`, 501);
+    // node:http takes `SOURCE … ICE/1.0` (Icecast) and reports it as HTTP/1.0: an ICE request cannot be
+    // told from an HTTP one, so the method is refused (nginx and HAProxy refuse ICE).
+    if (req.method === 'SOURCE') return this.#reject(req, res, remote, start, 'the SOURCE method is not supported', 501);
     const url = req.url ?? '/';
     let target = url;
     let hostHeader = req.headers.host ?? '';
@@ -286,8 +299,6 @@ export class HttpEntrypoint implements FastLaneHost {
       target = m[2] === '' ? '/' : m[2]!;
       if (target.charCodeAt(0) !== 47) target = '/' + target;
       req.headers.host = hostHeader;
-    } else if (hosts > 1) {
-      return this.#reject(req, res, remote, start, 'more than one Host header');
     }
     const host = parseHostHeader(hostHeader);
     if (host === null) return this.#reject(req, res, remote, start, 'invalid Host header');
@@ -302,7 +313,7 @@ export class HttpEntrypoint implements FastLaneHost {
     return ctx;
   }
 
-  #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string): null {
+  #reject(req: IncomingMessage, res: ServerResponse, remote: string, start: number, reason: string, status: 400 | 501 = 400): null {
     const ctx = new RequestContext(this.name, 'http', remote, '', this.#defaultPort, '', '', start);
     this.#inFlight++;
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
@@ -310,7 +321,7 @@ export class HttpEntrypoint implements FastLaneHost {
     res.once('close', onResponseClose);
     res.shouldKeepAlive = false;
     ctx.errorText = reason;
-    sendText(res, ctx, 400, `400 bad request: ${reason}`);
+    sendText(res, ctx, status, `${status} ${status === 400 ? 'bad request' : 'not implemented'}: ${reason}`);
     return null;
   }
 
@@ -392,6 +403,13 @@ class RoutingRequest implements MatchRequest {
   get headers(): NodeJS.Dict<string[]> {
     return this.#req.headersDistinct;
   }
+}
+
+/** handleUnlessRefused runs a request unless its connection was refused meanwhile (clientError ended it). */
+function handleUnlessRefused(ep: HttpEntrypoint, req: IncomingMessage, res: ServerResponse): void {
+  const s = req.socket;
+  if (s === null || s.writableEnded || s.destroyed) return;
+  ep.handle(req, res, null, null);
 }
 
 function onResponseClose(this: ServerResponse): void {

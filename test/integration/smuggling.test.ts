@@ -54,6 +54,13 @@ describe('smuggling, Host and path normalisation', () => {
     { desc: 'encoded backslash', req: 'GET /public/..%5Cadmin HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     { desc: 'encoded NUL', req: 'GET /public/%00 HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     { desc: 'bad percent-encoding', req: 'GET /public/%zz HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
+    // Found by the differential oracle (test/reliability/oracle.test.ts): nginx and HAProxy refuse these.
+    { desc: 'a transfer coding before chunked', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', status: 501 },
+    { desc: 'Transfer-Encoding lines deflate and chunked', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nWorld\r\n0\r\n\r\n', status: 501 },
+    { desc: 'absolute-form with two Host headers', req: 'GET http://s.test/public HTTP/1.1\r\nHost: s.test\r\nHost: other.test\r\n\r\n', status: 400 },
+    { desc: 'SOURCE with the ICE protocol', req: 'SOURCE /public ICE/1.0\r\nHost: s.test\r\n\r\n', status: 501 },
+    { desc: 'chunk data without its CRLF, in the read that brought the head', req: 'POST /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nABCDE0\r\n\r\n', status: 400 },
+    { desc: 'a chunked body without its last chunk, then a request', req: 'PUT /public HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfoo\r\n\r\nGET /admin HTTP/1.1\r\nHost: s.test\r\n\r\n', status: 400 },
     { desc: 'oversized head', req: `GET /public HTTP/1.1\r\nHost: s.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431 },
   ];
   for (const c of rejected) {
@@ -81,6 +88,23 @@ describe('smuggling, Host and path normalisation', () => {
       assert.equal(statusOf(raw), 200, raw.slice(0, 300));
       const b = c.backend === 'admin' ? admin : pub;
       assert.equal(b.seen.at(-1)!.url, c.seen);
+    });
+  }
+
+  // Found by the differential oracle: nginx and HAProxy answer the request and ignore the rest.
+  for (const [desc, first] of [
+    ['Connection: close', 'GET /public/c HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n'],
+    ['HTTP/1.0', 'POST /public/c HTTP/1.0\r\nHost: s.test\r\nContent-Length: 2\r\n\r\nab\r\n'],
+  ] as const) {
+    it(`answers a request with ${desc} and ignores the bytes after it`, async () => {
+      const before = admin.seen.length;
+      const t0 = Date.now();
+      const raw = await rawRequest(g.port(), `${first}GET /admin HTTP/1.1\r\nHost: s.test\r\n\r\n`);
+      assert.equal(statusOf(raw), 200, raw);
+      assert.equal(raw.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, raw);
+      assert.equal(pub.seen.at(-1)!.url, '/public/c');
+      assert.equal(admin.seen.length, before, 'the bytes after it were not a request');
+      assert.ok(Date.now() - t0 < 4000, 'the connection closed after the answer');
     });
   }
 
