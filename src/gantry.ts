@@ -168,7 +168,7 @@ export class Gantry {
     const api = this.config.api;
     if (api !== null && this.role !== 'serve') {
       this.api = new ApiServer(
-        { address: api.address, insecure: api.insecure, authorize: createAuthorizer(api.basicAuth) },
+        { address: api.address, insecure: api.insecure, authorize: createAuthorizer(api.basicAuth), allowedHosts: api.allowedHosts },
         () => this.watcher.current,
         this.registry,
         () => this.entrypoints.map((e) => ({ name: e.name, address: e.opts.address, port: e.port })),

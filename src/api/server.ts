@@ -14,6 +14,7 @@ import type { Metrics, StatsSnapshot, GaugeSources } from '../observability/metr
 import { renderPrometheus } from '../observability/metrics.js';
 import { explainRequest } from './explain.js';
 import { DashboardFiles, defaultDashboardDir } from './dashboard.js';
+import { RequestGuard } from './request-guard.js';
 
 export type ApiRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
@@ -22,6 +23,8 @@ export interface ApiOptions {
   insecure: boolean;
   /** Checks credentials when the API is not on loopback; null = no credentials configured. */
   authorize: ((req: IncomingMessage) => boolean | Promise<boolean>) | null;
+  /** Host names the API answers to besides the built-in ones (see request-guard.ts). */
+  allowedHosts?: readonly string[];
 }
 
 /** ApiExtensions are the optional parts: traffic counters, /metrics, the dashboard. */
@@ -52,10 +55,12 @@ export class ApiServer {
   #entrypoints: () => unknown[];
   #ext: ApiExtensions;
   #dashboard: DashboardFiles | null;
+  #guard: RequestGuard;
 
   constructor(opts: ApiOptions, snapshot: () => Snapshot, registry: UpstreamRegistry, entrypoints: () => unknown[], logger: Logger, ext: ApiExtensions = {}) {
     this.#opts = opts;
     this.#ext = ext;
+    this.#guard = new RequestGuard(opts.allowedHosts ?? []);
     this.#dashboard = ext.dashboardDir === null ? null : new DashboardFiles(ext.dashboardDir ?? defaultDashboardDir);
     this.#logger = logger.child({ component: 'api' });
     this.#snapshot = snapshot;
@@ -111,6 +116,11 @@ export class ApiServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://api');
+    const refusal = this.#guard.refusal(req, url.pathname);
+    if (refusal !== null) {
+      this.#logger.warn('api request refused', { reason: refusal, method: req.method, path: url.pathname });
+      return json(res, 403, { message: refusal });
+    }
     if (this.#needsAuth && (this.#opts.authorize === null || !(await this.#opts.authorize(req)))) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="gantry"' });
       res.end(JSON.stringify({ message: 'authentication required' }) + '\n');

@@ -136,6 +136,12 @@ export const staticSchema = z.strictObject({
       /** `user:hash` entries (htpasswd lines: bcrypt, SHA1 or APR1 hashes). */
       basicAuth: list.prefault([]),
       debugHeaders: z.boolean().prefault(false),
+      /**
+       * Host names the API answers to besides IP addresses, localhost, single-label names (Docker
+       * service names) and this machine's hostname; any other Host is refused (DNS rebinding).
+       * `*.example.com` allows the subdomains of example.com.
+       */
+      allowedHosts: list.prefault([]),
     },
     true,
   ),
