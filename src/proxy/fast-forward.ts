@@ -170,11 +170,18 @@ export class FastExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const failure = classifyUpstreamError(err, this.connected);
-    if (this.responded) {
-      // The head may be out: the only honest signal left is to cut the response short.
+    if (this.responded && this.pendingHead === null) {
+      // The head is out: the only honest signal left is to cut the response short.
       ctx.errorText = failure.detail;
       sink.socket.destroy();
       sink.finish(false);
+      return;
+    }
+    if (this.responded) {
+      // The server's head is still here (its body broke in the same read): the client gets a 502
+      // instead; the server did answer, so this is no case for a retry.
+      this.pendingHead = null;
+      sendFastError(sink, this.req, ctx, 'upstreamError', failure.detail);
       return;
     }
     this.svc.opts.health.failure(this.server);
