@@ -18,7 +18,7 @@ import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
 import { compileHttpRule, RouteTable } from '../router/index.js';
 import { qualify, type Element, type MergedConfig } from './merge.js';
-import { Snapshot, type CompiledRouter, type EntrypointInfo } from './snapshot.js';
+import { Snapshot, SnapshotResources, type CompiledRouter, type EntrypointInfo } from './snapshot.js';
 import { createStaticHandler } from '../services/static/index.js';
 import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
 import { compileTcpRoutes } from '../tcp/routes.js';
@@ -37,8 +37,7 @@ export interface CompileDeps {
 const serverName = os.hostname();
 
 export function compileSnapshot(merged: MergedConfig, version: number, deps: CompileDeps): Snapshot {
-  const acquired: UpstreamServer[] = [];
-  const releases: Array<() => void> = [];
+  const resources = new SnapshotResources(deps.registry);
   const services = new Map<string, Handler>();
   const building = new Set<string>();
   const lbServices = new Map<string, LoadBalancerService>();
@@ -89,7 +88,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   const buildLoadBalancer = (name: string, lb: LoadBalancerConfig): Handler => {
     const servers = (lb.servers ?? []).map((s) => {
       const server = deps.registry.acquire(s.url);
-      acquired.push(server);
+      resources.servers.push(server);
       return { server, weight: s.weight ?? 1 };
     });
     const balancer = createBalancer(lb, servers, name, { stickySecret: deps.stickySecret });
@@ -97,7 +96,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       // Probes are shared by (server, check) in the registry: an unchanged reload keeps them running.
       const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }) });
       checker.start();
-      releases.push(() => checker.stop());
+      resources.stoppers.push(checker);
     }
     const svc = new LoadBalancerService(
       {
@@ -197,10 +196,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     tables,
     merged,
     lbServices,
-    () => {
-      for (const s of acquired) deps.registry.release(s);
-      for (const r of releases) r();
-    },
+    resources,
     tcp,
   );
 }

@@ -9,6 +9,32 @@ import type { LoadBalancerService } from '../proxy/forward.js';
 import type { CompiledRule, MatchRequest, RouteTable } from '../router/index.js';
 import type { MergedConfig } from './merge.js';
 import type { TcpEntrypointRoutes } from '../tcp/routes.js';
+import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamServer } from '../upstreams/server.js';
+
+/**
+ * SnapshotResources are what a snapshot holds in the long-lived registries: references to upstream
+ * servers and the health checkers it started. They are released when the snapshot is retired,
+ * some time after the swap; kept apart from the snapshot (and out of any closure over the compile
+ * step) so that waiting to release them does not keep the old routing tables alive. Under a storm
+ * of reloads that made the process grow by every snapshot of the last retire period.
+ */
+export class SnapshotResources {
+  readonly registry: UpstreamRegistry;
+  readonly servers: UpstreamServer[] = [];
+  readonly stoppers: Array<{ stop(): void }> = [];
+
+  constructor(registry: UpstreamRegistry) {
+    this.registry = registry;
+  }
+
+  release(): void {
+    for (const s of this.servers) this.registry.release(s);
+    for (const r of this.stoppers) r.stop();
+    this.servers.length = 0;
+    this.stoppers.length = 0;
+  }
+}
 
 export interface EntrypointInfo {
   name: string;
@@ -35,15 +61,15 @@ export class Snapshot {
   readonly services: ReadonlyMap<string, LoadBalancerService>;
   /** TCP routers by entrypoint (only entrypoints that have some). */
   readonly tcp: ReadonlyMap<string, TcpEntrypointRoutes>;
-  #release: (() => void) | null;
+  #resources: SnapshotResources | null;
 
-  constructor(version: number, tables: Map<string, RouteTable<CompiledRouter>>, merged: MergedConfig, services: Map<string, LoadBalancerService>, release: () => void, tcp: Map<string, TcpEntrypointRoutes> = new Map()) {
+  constructor(version: number, tables: Map<string, RouteTable<CompiledRouter>>, merged: MergedConfig, services: Map<string, LoadBalancerService>, resources: SnapshotResources, tcp: Map<string, TcpEntrypointRoutes> = new Map()) {
     this.version = version;
     this.tables = tables;
     this.merged = merged;
     this.services = services;
     this.tcp = tcp;
-    this.#release = release;
+    this.#resources = resources;
   }
 
   /** route returns the router that takes the request on this entrypoint, or null (404). */
@@ -54,10 +80,15 @@ export class Snapshot {
     return hit === null ? null : hit.value;
   }
 
-  /** retire releases upstream references; called once, after in-flight requests had time to end. */
+  /** retire releases upstream references and health checkers now; called once. */
   retire(): void {
-    const r = this.#release;
-    this.#release = null;
-    if (r !== null) r();
+    this.detachResources()?.release();
+  }
+
+  /** detachResources hands over what retire() would release, for releasing later without this snapshot. */
+  detachResources(): SnapshotResources | null {
+    const r = this.#resources;
+    this.#resources = null;
+    return r;
   }
 }

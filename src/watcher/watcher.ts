@@ -8,7 +8,7 @@ import type { ConfigMessage } from '../providers/provider.js';
 import type { Logger } from '../observability/logger.js';
 import { compileSnapshot, type CompileDeps } from './compile.js';
 import { emptyMerged, mergeConfigs } from './merge.js';
-import type { Snapshot } from './snapshot.js';
+import type { Snapshot, SnapshotResources } from './snapshot.js';
 
 export interface WatcherOptions {
   /** Minimum time between two rebuilds, in ms. */
@@ -114,7 +114,9 @@ export class ConfigWatcher {
     this.stats.success++;
     this.stats.lastSuccessMs = Date.now();
     this.#logReport(next, performance.now() - started);
-    setTimeout(() => old.retire(), this.#opts.retireAfterMs).unref();
+    // Only the old snapshot's resources wait out the in-flight requests, not its tables.
+    const resources = old.detachResources();
+    if (resources !== null) setTimeout(releaseResources, this.#opts.retireAfterMs, resources).unref();
     for (const fn of this.#listeners) {
       try {
         fn(next);
@@ -151,4 +153,8 @@ export class ConfigWatcher {
     this.#timer = null;
     this.#current.retire();
   }
+}
+
+function releaseResources(r: SnapshotResources): void {
+  r.release();
 }
