@@ -245,3 +245,13 @@ export function serviceYaml(name: string, host: string, urls: string[], extra = 
 ${extra}        servers:
 ${urls.map((u) => `          - url: ${u}\n`).join('')}`;
 }
+
+/**
+ * stopsAtOnce sends SIGTERM and checks that Gantry exits 0 without waiting for its grace period:
+ * a request whose bookkeeping was never ended (or ended twice) would keep the drain waiting.
+ */
+export async function stopsAtOnce(g: GantryProcess): Promise<{ code: number | null; ms: number; waitedForGrace: boolean }> {
+  const t0 = Date.now();
+  const code = await g.stop('SIGTERM');
+  return { code, ms: Date.now() - t0, waitedForGrace: g.logs.some((l) => l.msg === 'grace timeout reached; closing remaining connections') };
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
-import { startBackend, startWithFile, waitFor, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { startBackend, startWithFile, waitFor, type Backend, type GantryProcess, stopsAtOnce } from '../helpers/gantry.js';
 import { get } from '../helpers/http.js';
 
 function percentile(values: number[], p: number): number {
@@ -152,5 +152,12 @@ describe('client faults', { timeout: 120_000 }, () => {
     s.write('hello');
     await new Promise<void>((r) => s.once('close', () => r()));
     assert.match(raw, /HTTP\/1\.1 200[^]*\/expect got 5/);
+  });
+
+  it('leaves no request in flight: SIGTERM exits at once', async () => {
+    const r = await stopsAtOnce(g);
+    assert.equal(r.code, 0);
+    assert.equal(r.waitedForGrace, false, 'the drain waited for its grace period: a request was still counted in flight');
+    assert.ok(r.ms < 3000, `exited ${r.ms} ms after SIGTERM`);
   });
 });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import bcrypt from 'bcryptjs';
 import { request } from 'undici';
-import { startBackend, startWithFile, waitFor, writeAtomic, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { startBackend, startWithFile, waitFor, writeAtomic, type Backend, type GantryProcess, stopsAtOnce } from '../helpers/gantry.js';
 import { agent, get } from '../helpers/http.js';
 
 function rssMiB(pid: number): number {
@@ -206,5 +206,12 @@ describe('exhaustion bounds', { timeout: 60000 }, () => {
     await waitFor(async () => (await get(g.url('/'), { host: 'open2.test' })).status === 200, 5000);
     const left = [...(await series())].filter((r) => r.startsWith('churn'));
     assert.deepEqual(left, [], 'no series of removed routers remain');
+  });
+
+  it('leaves no request in flight: SIGTERM exits at once', async () => {
+    const r = await stopsAtOnce(g);
+    assert.equal(r.code, 0);
+    assert.equal(r.waitedForGrace, false, 'the drain waited for its grace period: a request was still counted in flight');
+    assert.ok(r.ms < 3000, `exited ${r.ms} ms after SIGTERM`);
   });
 });

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { freePort, startWithFile, type GantryProcess } from '../helpers/gantry.js';
+import { freePort, startWithFile, type GantryProcess, stopsAtOnce } from '../helpers/gantry.js';
 import { blackholePort, faultServer, type FaultServer } from '../helpers/faults.js';
 
 interface Outcome {
@@ -150,5 +150,12 @@ describe('upstream faults', { timeout: 60_000 }, () => {
     table.push(`  ${'extra bytes after Content-Length, then /ok'.padEnd(45)} → ${answers.join(', ')}`);
     assert.doesNotMatch(raw, /smuggled/);
     assert.equal(raw.match(/HTTP\/1\.1 200/g)?.length, 2, raw);
+  });
+
+  it('leaves no request in flight: SIGTERM exits at once', async () => {
+    const r = await stopsAtOnce(g);
+    assert.equal(r.code, 0);
+    assert.equal(r.waitedForGrace, false, 'the drain waited for its grace period: a request was still counted in flight');
+    assert.ok(r.ms < 3000, `exited ${r.ms} ms after SIGTERM`);
   });
 });
