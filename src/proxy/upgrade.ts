@@ -178,6 +178,9 @@ class UpgradeExchange {
     const headers = cleanResponseHeaders({ ...upRes.headers } as ResponseHeaders);
     headers['connection'] = 'Upgrade';
     headers['upgrade'] = offered;
+    // A sticky balancer set its cookie on the response: the raw 101 head must carry it too.
+    const own = res.getHeader('set-cookie');
+    if (own !== undefined) headers['set-cookie'] = [...toList(own), ...(headers['set-cookie'] === undefined ? [] : toList(headers['set-cookie']))];
     // Middlewares' response headers apply to the 101 too; its status is not theirs to change.
     const mods = ctx.responseModifiers;
     if (mods !== null) for (let i = mods.length - 1; i >= 0; i--) mods[i]!.modifyResponse(101, headers, ctx);
@@ -250,4 +253,8 @@ function switchingHead(headers: ResponseHeaders): string {
     else head += `${name}: ${v}\r\n`;
   }
   return head + '\r\n';
+}
+
+function toList(v: string | string[] | number): string[] {
+  return Array.isArray(v) ? v : [String(v)];
 }
