@@ -4,7 +4,7 @@
  */
 import { RuleSyntaxError } from '../../errors.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
-import { compileGoRegexp, GoRegexpError } from './goregexp.js';
+import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../../regexp/index.js';
 import {
   ClientIPLeaf,
   HeaderLeaf,
@@ -24,12 +24,12 @@ import { AndPredicate, NotPredicate, OrPredicate, type Predicate, TreeRule } fro
 
 type P = Predicate<MatchRequest>;
 
-/** regexpArg compiles a Go regexp argument, turning translation errors into RuleSyntaxError. */
-export function regexpArg(node: MatcherNode, k: number): RegExp {
+/** regexpArg compiles a Go regexp argument (once per rule), turning its errors into RuleSyntaxError. */
+export function regexpArg(node: MatcherNode, k: number): GoRegexp {
   try {
     return compileGoRegexp(node.args[k]!);
   } catch (err) {
-    if (err instanceof GoRegexpError) throw new RuleSyntaxError(`${node.name}: ${err.message}`, node.argPositions[k]!);
+    if (err instanceof GoRegexpError) throw new RuleSyntaxError(`${node.name}: error parsing regexp: ${err.message}`, node.argPositions[k]!);
     throw err;
   }
 }
