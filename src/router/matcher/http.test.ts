@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RuleSyntaxError } from '../../errors.js';
 import { performance } from 'node:perf_hooks';
-import { compileHttpRule, defaultHttpPriority } from './http.js';
+import { compileHttpRule, defaultHttpPriority, requiredPathPrefixes } from './http.js';
+import { parseRule } from '../rule/parser.js';
 import { requestFromURL, type RequestOverrides } from './testing.js';
 
 interface Case {
@@ -428,4 +429,17 @@ describe('regexp matchers run in linear time', () => {
       assert.ok(ms < 100, `${c.rule} took ${ms.toFixed(1)} ms`);
     });
   }
+});
+
+describe('requiredPathPrefixes', () => {
+  const cases: Array<{ desc: string; rule: string; prefixes: string[] | null }> = [
+    { desc: 'PathPrefix', rule: 'PathPrefix(`/api`)', prefixes: ['/api'] },
+    { desc: 'anchored PathRegexp gives its literal prefix', rule: 'PathRegexp(`^/api/v[0-9]+/`)', prefixes: ['/api/v'] },
+    { desc: 'unanchored PathRegexp gives none', rule: 'PathRegexp(`/api/`)', prefixes: null },
+    { desc: 'PathRegexp with a top-level alternation gives none', rule: 'PathRegexp(`^/api|^/web`)', prefixes: null },
+    { desc: 'negated PathRegexp gives none', rule: '!PathRegexp(`^/api`)', prefixes: null },
+    { desc: 'or of PathRegexp and PathPrefix', rule: 'PathRegexp(`^/a/`) || PathPrefix(`/b`)', prefixes: ['/a/', '/b'] },
+    { desc: 'HeaderRegexp is not about paths', rule: 'HeaderRegexp(`X`, `^/api`)', prefixes: null },
+  ];
+  for (const c of cases) it(c.desc, () => assert.deepEqual(requiredPathPrefixes(parseRule(c.rule, 'http')), c.prefixes));
 });

@@ -4,7 +4,7 @@
  */
 import { RuleSyntaxError } from '../../errors.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
-import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../../regexp/index.js';
+import { compileGoRegexp, GoRegexpError, literalPrefix, type GoRegexp } from '../../regexp/index.js';
 import {
   ClientIPLeaf,
   HeaderLeaf,
@@ -129,11 +129,16 @@ export function requiredHosts(node: RuleNode): string[] | null {
 
 /**
  * requiredPathPrefixes returns literal prefixes one of which the path of every matching request
- * starts with (from Path and PathPrefix, which compare strings exactly), or null when the rule can
+ * starts with (from Path and PathPrefix, which compare strings exactly, and from PathRegexp
+ * patterns that start with `^` and literal text, see literalPrefix), or null when the rule can
  * match any path. The route table indexes routes by them (table.ts, PathIndex).
  */
 export function requiredPathPrefixes(node: RuleNode): string[] | null {
-  return requiredValues(node, false, (m) => (m.name === 'Path' || m.name === 'PathPrefix' ? [m.args[0]!] : null));
+  return requiredValues(node, false, (m) => {
+    if (m.name === 'Path' || m.name === 'PathPrefix') return [m.args[0]!];
+    const prefix = m.name === 'PathRegexp' ? literalPrefix(m.args[0]!) : '';
+    return prefix === '' ? null : [prefix];
+  });
 }
 
 /** positiveHosts lists Host values not under negation, as Traefik's ParseDomains does. */
