@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../errors.js';
-import { compileConfigRegexp, compileGoRegexp, GoRegexpError, literalPrefix } from './index.js';
+import { compileConfigRegexp, compileGoRegexp, GoRegexpError, literalPrefix, requiredLiteral } from './index.js';
 
 describe('Go regexp matching (MatchString)', () => {
   const cases: Array<{ desc: string; re: string; yes?: string[]; no?: string[] }> = [
@@ -224,6 +224,61 @@ describe('literalPrefix', () => {
     const same = compileGoRegexp('(?:^/api/v[0-9]+/)');
     assert.equal(same.prefix, '');
     for (const s of ['/api/v1/x', '/api/v/x', '/apix', '', '/API/v1/', 'x/api/v1/']) assert.equal(re.test(s), same.test(s), s);
+  });
+});
+
+describe('requiredLiteral', () => {
+  const cases: Array<{ desc: string; re: string; want: string }> = [
+    { desc: 'unanchored path pattern', re: '/svc3/[0-9]+$', want: '/svc3/' },
+    { desc: 'the longest run wins', re: '^/api/v[0-9]+/users/[0-9]+$', want: '/users/' },
+    { desc: 'a quantified character ends a run', re: 'abc*d', want: 'ab' },
+    { desc: 'a repetition count is not text', re: 'a{2,3}bcd', want: 'bcd' },
+    { desc: 'a brace that is not a repetition is text in Go', re: 'a{x}', want: 'x' },
+    { desc: 'groups are skipped', re: 'x(abc)yy', want: 'yy' },
+    { desc: 'classes are skipped', re: '[abcdef]gh', want: 'gh' },
+    { desc: 'escaped punctuation is text', re: 'ab\\.cd', want: 'ab.cd' },
+    { desc: 'whole escapes are skipped: \\pL', re: '\\pLxy', want: 'xy' },
+    { desc: 'whole escapes are skipped: \\p{Greek}', re: '\\p{Greek}ab', want: 'ab' },
+    { desc: 'whole escapes are skipped: \\x41 and \\x{41}', re: '\\x41b\\x{41}cd', want: 'cd' },
+    { desc: 'whole escapes are skipped: octal', re: '\\101cd', want: 'cd' },
+    { desc: 'none under case folding', re: '(?i)abc', want: '' },
+    { desc: 'none with a top-level alternation', re: 'x|abcdef', want: '' },
+    { desc: '\\Q…\\E is skipped', re: '\\Qabcdef\\E', want: '' },
+  ];
+  for (const c of cases) it(c.desc, () => assert.equal(requiredLiteral(c.re), c.want));
+
+  it('test() with the prefix and literal shortcuts agrees with the engine alone (random patterns)', () => {
+    const pieces = ['a', 'b', '/', 'ab', '/a', '\\.', '.', '[ab]', '[^a]', '(a|b)', '(?:ab)', '*', '+', '?', '{2}', '{1,2}', '{x}', '^', '$', '|', '\\d', '\\pL', '\\x61', '\\141', '(?i)', '(?i:a)', '\\Qa|\\E', '\\b'];
+    const alphabet = ['a', 'b', '/', '.', '1', 'A', '|', 'x', '{', '}'];
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    let compared = 0;
+    let shortcut = 0;
+    for (let k = 0; k < 1500; k++) {
+      let p = rnd(5) < 2 ? '^' : '';
+      for (let j = 1 + rnd(6); j > 0; j--) p += pieces[rnd(pieces.length)];
+      let re;
+      try {
+        re = compileGoRegexp(p);
+      } catch {
+        continue;
+      }
+      const ref = compileGoRegexp(`(?:${p})`);
+      assert.equal(ref.prefix + ref.literal, '', p);
+      if (re.prefix !== '' || re.literal !== '') shortcut++;
+      for (let t = 0; t < 20; t++) {
+        // Random text, or text made of the pattern's own literals (more likely to match).
+        let s = '';
+        const from = rnd(2) === 0 ? alphabet : ['a', 'b', '/', 'ab', '/a', '.', 'x'];
+        for (let j = rnd(7); j > 0; j--) s += from[rnd(from.length)];
+        assert.equal(re.test(s), ref.test(s), `${p} on ${JSON.stringify(s)}`);
+        compared++;
+      }
+    }
+    assert.ok(compared > 10_000 && shortcut > 200, `${compared} comparisons, ${shortcut} patterns with a shortcut`);
   });
 });
 

@@ -15,10 +15,10 @@
  */
 import { RE2JS, RE2JSException } from 're2js';
 import { ConfigError } from '../errors.js';
-import { literalPrefix, renameDuplicateNames } from './syntax.js';
+import { literalPrefix, renameDuplicateNames, requiredLiteral } from './syntax.js';
 import { parseTemplate, resolveTemplate } from './template.js';
 
-export { literalPrefix } from './syntax.js';
+export { literalPrefix, requiredLiteral } from './syntax.js';
 
 /** GoRegexpError is a pattern Go would refuse; `message` is Go's wording, plus a hint for common cases. */
 export class GoRegexpError extends Error {
@@ -60,6 +60,8 @@ export class GoRegexp {
   readonly subexpNames: readonly string[];
   /** Text every matching input starts with ("" when unknown): `^/api/v[0-9]+` gives "/api/v". */
   readonly prefix: string;
+  /** Text every matching input contains, when longer than the prefix ("" when unknown). */
+  readonly literal: string;
   readonly #engine: Engine;
 
   constructor(source: string) {
@@ -86,15 +88,19 @@ export class GoRegexp {
     for (const [name, index] of Object.entries(p.namedGroups())) names[index] = renamed?.get(name) ?? name;
     this.subexpNames = names;
     this.prefix = literalPrefix(source);
+    const literal = requiredLiteral(source);
+    this.literal = literal.length > this.prefix.length ? literal : '';
   }
 
   /**
    * test is Go's MatchString: does the pattern match anywhere in s? Most inputs that do not match
-   * an anchored pattern are told apart by its literal prefix, at the cost of a startsWith; the
+   * are told apart by the literal text every match needs (a startsWith or an includes, ~10 ns,
+   * where the engine costs ~0.3–1 µs: a route table tries many rules that do not match); the
    * engine runs without groups (re2js then uses its DFA or one-pass matcher).
    */
   test(s: string): boolean {
     if (this.prefix !== '' && !s.startsWith(this.prefix)) return false;
+    if (this.literal !== '' && !s.includes(this.literal)) return false;
     return this.#engine.match(s);
   }
 

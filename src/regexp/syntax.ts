@@ -17,12 +17,32 @@ interface NameSite {
  * when none starts there (their characters are never operators).
  */
 function skipQuoted(p: string, i: number): number {
-  if (p[i] === '\\') {
-    if (p[i + 1] !== 'Q') return i + 2;
-    const e = p.indexOf('\\E', i + 2);
-    return e < 0 ? p.length : e + 2;
-  }
+  if (p[i] === '\\') return escapeEnd(p, i);
   return p[i] === '[' ? classEnd(p, i) : -1;
+}
+
+/**
+ * escapeEnd returns the index after the escape at i, whole: `\Q…\E`, `\pL`, `\p{Greek}`,
+ * `\x41`, `\x{41}`, `\101` (so that no part of one is read as a literal or an operator).
+ */
+function escapeEnd(p: string, i: number): number {
+  const e = p[i + 1];
+  if (e === 'Q') {
+    const end = p.indexOf('\\E', i + 2);
+    return end < 0 ? p.length : end + 2;
+  }
+  if ((e === 'p' || e === 'P' || e === 'x') && p[i + 2] === '{') {
+    const end = p.indexOf('}', i + 3);
+    return end < 0 ? p.length : end + 1;
+  }
+  if (e === 'p' || e === 'P') return i + 3;
+  if (e === 'x') return i + 4;
+  if (e !== undefined && e >= '0' && e <= '7') {
+    let j = i + 2;
+    while (j < i + 4 && p[j]! >= '0' && p[j]! <= '7') j++;
+    return j;
+  }
+  return i + 2;
 }
 
 /** namedGroupSites finds the `(?P<name>` and `(?<name>` groups of a pattern. */
@@ -143,4 +163,69 @@ export function literalPrefix(p: string): string {
       return out;
     }
   }
+}
+
+// A flag group that turns case folding on (or off) anywhere: literals are then not exact text.
+const CASE_FLAG = /\(\?[A-Za-z-]*i/;
+// A repetition count, which follows its operand: `{2}`, `{2,}`, `{2,5}`.
+const REPEAT = /^\{[0-9]+(,[0-9]*)?\}/;
+
+/**
+ * requiredLiteral returns the longest text that every match contains, or "": `/svc3/[0-9]+$`
+ * gives "/svc3/", so that an input without it is refused with one includes(). Conservative, like
+ * literalPrefix: only runs of plain characters outside groups, in a pattern without a `|` outside
+ * groups and without case folding; a character a quantifier follows is not part of a run.
+ */
+export function requiredLiteral(p: string): string {
+  if (CASE_FLAG.test(p) || hasTopLevelAlternation(p)) return '';
+  let best = '';
+  let run = '';
+  const endRun = (): void => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i]!;
+    let lit: string | null = null;
+    let next = i + 1;
+    if (PLAIN.test(c)) lit = c;
+    else if (c === '\\' && p[i + 1] !== undefined && PUNCT.test(p[i + 1]!)) {
+      lit = p[i + 1]!;
+      next = i + 2;
+    }
+    if (lit !== null) {
+      const q = p[next];
+      if (q === '*' || q === '+' || q === '?' || q === '{') endRun();
+      else run += lit;
+      i = next;
+      continue;
+    }
+    endRun();
+    if (c === '(') i = groupEnd(p, i);
+    else if (c === '{') i += REPEAT.exec(p.slice(i))?.[0].length ?? 1;
+    else {
+      const skip = skipQuoted(p, i);
+      i = skip >= 0 ? skip : i + 1;
+    }
+  }
+  endRun();
+  return best;
+}
+
+/** groupEnd returns the index after the `)` that closes the group opened at i (or the end). */
+function groupEnd(p: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < p.length) {
+    const skip = skipQuoted(p, i);
+    if (skip >= 0) {
+      i = skip;
+      continue;
+    }
+    if (p[i] === '(') depth++;
+    else if (p[i] === ')' && --depth === 0) return i + 1;
+    i++;
+  }
+  return p.length;
 }
