@@ -247,7 +247,7 @@ describe('requiredLiteral', () => {
   ];
   for (const c of cases) it(c.desc, () => assert.equal(requiredLiteral(c.re), c.want));
 
-  it('test() with the prefix and literal shortcuts agrees with the engine alone (random patterns)', () => {
+  it('test, find and replace with the prefix and literal shortcuts agree with the engine alone (random patterns)', () => {
     const pieces = ['a', 'b', '/', 'ab', '/a', '\\.', '.', '[ab]', '[^a]', '(a|b)', '(?:ab)', '*', '+', '?', '{2}', '{1,2}', '{x}', '^', '$', '|', '\\d', '\\pL', '\\x61', '\\141', '(?i)', '(?i:a)', '\\Qa|\\E', '\\b'];
     const alphabet = ['a', 'b', '/', '.', '1', 'A', '|', 'x', '{', '}'];
     let seed = 7;
@@ -274,7 +274,11 @@ describe('requiredLiteral', () => {
         let s = '';
         const from = rnd(2) === 0 ? alphabet : ['a', 'b', '/', 'ab', '/a', '.', 'x'];
         for (let j = rnd(7); j > 0; j--) s += from[rnd(from.length)];
-        assert.equal(re.test(s), ref.test(s), `${p} on ${JSON.stringify(s)}`);
+        const at = `${p} on ${JSON.stringify(s)}`;
+        assert.equal(re.test(s), ref.test(s), at);
+        assert.deepEqual(re.findIndex(s), ref.findIndex(s), at);
+        assert.deepEqual(re.findSubmatch(s), ref.findSubmatch(s), at);
+        assert.equal(re.replacer('<$0>').replaceAll(s), ref.replacer('<$0>').replaceAll(s), at);
         compared++;
       }
     }

@@ -99,13 +99,17 @@ export class GoRegexp {
    * engine runs without groups (re2js then uses its DFA or one-pass matcher).
    */
   test(s: string): boolean {
-    if (this.prefix !== '' && !s.startsWith(this.prefix)) return false;
-    if (this.literal !== '' && !s.includes(this.literal)) return false;
-    return this.#engine.match(s);
+    return !this.cannotMatch(s) && this.#engine.match(s);
+  }
+
+  /** cannotMatch is true when s lacks the literal prefix or text every match needs. */
+  cannotMatch(s: string): boolean {
+    return (this.prefix !== '' && !s.startsWith(this.prefix)) || (this.literal !== '' && !s.includes(this.literal));
   }
 
   /** findIndex is Go's FindStringIndex: [start, end) of the leftmost match, or null. */
   findIndex(s: string): readonly [number, number] | null {
+    if (this.cannotMatch(s)) return null;
     const a = this.#engine.findIndex(s);
     return a === null ? null : [a[0]!, a[1]!];
   }
@@ -115,6 +119,7 @@ export class GoRegexp {
    * group that took no part in it, or null when nothing matches.
    */
   findSubmatch(s: string): Array<string | undefined> | null {
+    if (this.cannotMatch(s)) return null;
     const a = this.#engine.findSubmatchIndex(s);
     if (a === null) return null;
     const out = new Array<string | undefined>(this.numSubexp + 1);
@@ -135,12 +140,14 @@ export class GoRegexp {
 
 /** GoReplacer is Go's ReplaceAllString(src, template) for one regexp and one template. */
 export class GoReplacer {
+  readonly #re: GoRegexp;
   readonly #engine: Engine;
   /** Literal text, or the groups a reference takes its text from (the first that took part). */
   readonly #parts: ReadonlyArray<string | readonly number[]>;
   readonly #literal: string | null;
 
   constructor(re: GoRegexp, engine: Engine, template: string) {
+    this.#re = re;
     this.#engine = engine;
     this.#parts = resolveTemplate(parseTemplate(template), re.subexpNames);
     this.#literal = this.#parts.every((p) => typeof p === 'string') ? this.#parts.join('') : null;
@@ -151,6 +158,7 @@ export class GoReplacer {
    * after a previous match is not replaced (`a*` on "baaac" gives "XbXcX", not JavaScript's "XbXXcX").
    */
   replaceAll(s: string): string {
+    if (this.#re.cannotMatch(s)) return s;
     // Without references only the match bounds are needed, which is cheaper (as Go does).
     const matches = this.#literal !== null ? this.#engine.findAllIndex(s, -1) : this.#engine.findAllSubmatchIndex(s, -1);
     if (matches === null) return s;
