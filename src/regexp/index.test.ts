@@ -114,6 +114,19 @@ describe('Go regexp errors', () => {
   });
 });
 
+describe('compiled regexps are shared', () => {
+  it('a pattern compiled while an earlier compilation is alive is the same object', () => {
+    const a = compileGoRegexp('^/shared/(x+)$');
+    assert.equal(compileGoRegexp('^/shared/(x+)$'), a);
+    assert.equal(compileConfigRegexp('^/shared/(x+)$', 'p'), a);
+    assert.notEqual(compileGoRegexp('^/shared/(y+)$'), a);
+  });
+  it('a refused pattern is refused every time', () => {
+    assert.throws(() => compileGoRegexp('(shared'), GoRegexpError);
+    assert.throws(() => compileGoRegexp('(shared'), GoRegexpError);
+  });
+});
+
 describe('Go regexp groups (FindStringIndex, FindStringSubmatch, SubexpNames)', () => {
   it('findIndex gives the leftmost match', () => {
     assert.deepEqual(compileGoRegexp('b+').findIndex('abbcbbb'), [1, 3]);

@@ -186,9 +186,25 @@ export class GoReplacer {
   }
 }
 
-/** compileGoRegexp compiles a Go regexp; it throws GoRegexpError when Go would refuse it. */
+// Snapshots are rebuilt on every configuration change, mostly from the same patterns, and re2js
+// takes 30–70 µs to compile one (V8 compiles lazily): 10,000 HostRegexp routers would cost the
+// worker ~0.5 s per reload. A GoRegexp never changes (re2js's internal caches do not change what
+// it matches), so a pattern still compiled in the live snapshot is reused by the next one. The
+// cache holds them weakly: it keeps nothing alive (each takes ~14 KiB), entries go with the
+// snapshots that used them.
+const cache = new Map<string, WeakRef<GoRegexp>>();
+const collected = new FinalizationRegistry<string>((pattern) => {
+  if (cache.get(pattern)?.deref() === undefined) cache.delete(pattern);
+});
+
+/** compileGoRegexp compiles a Go regexp (or reuses it); it throws GoRegexpError when Go would refuse it. */
 export function compileGoRegexp(pattern: string): GoRegexp {
-  return new GoRegexp(pattern);
+  const live = cache.get(pattern)?.deref();
+  if (live !== undefined) return live;
+  const re = new GoRegexp(pattern);
+  cache.set(pattern, new WeakRef(re));
+  collected.register(re, pattern);
+  return re;
 }
 
 /**
@@ -197,7 +213,7 @@ export function compileGoRegexp(pattern: string): GoRegexp {
  */
 export function compileConfigRegexp(pattern: string, path: string): GoRegexp {
   try {
-    return new GoRegexp(pattern);
+    return compileGoRegexp(pattern);
   } catch (err) {
     if (err instanceof GoRegexpError) throw new ConfigError(path, `invalid regular expression ${JSON.stringify(pattern)}: ${err.message}`);
     throw err;
