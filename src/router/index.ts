@@ -18,5 +18,4 @@ export { canonicalHost, routingPath, queryUnescape } from './matcher/request.js'
 export type { MatchRequest, MatchTcpRequest } from './matcher/request.js';
 export { RouteTable, TcpRouteTable, validateRoutes, validateRule, hostKey } from './matcher/table.js';
 export type { RouteEntry, RouteError, RouteExplanation, RouteTableOptions } from './matcher/table.js';
-export { compileGoRegexp, GoRegexpError } from './matcher/goregexp.js';
 export { IPChecker, parseAddr } from './matcher/ip.js';

@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
+import { compileConfigRegexp, type GoRegexp } from '../../regexp/index.js';
 import type { Handler, RequestContext, ResponseHeaders, ResponseModifier } from '../../proxy/context.js';
 import type { MiddlewareFactory } from '../types.js';
 import { sendText, writeHead } from '../../proxy/respond.js';
@@ -102,7 +103,7 @@ class ForwardAuth {
   readonly #preserveLocation: boolean;
   readonly #preserveMethod: boolean;
   readonly #responseHeaders: string[];
-  readonly #responseRegex: RegExp | null;
+  readonly #responseRegex: GoRegexp | null;
   readonly #requestHeaders: Set<string> | null;
   readonly #cookieNames: Set<string> | null;
   readonly #next: Handler;
@@ -123,15 +124,7 @@ class ForwardAuth {
     this.#preserveLocation = o.preserveLocationHeader ?? false;
     this.#preserveMethod = o.preserveRequestMethod ?? false;
     this.#responseHeaders = (o.authResponseHeaders ?? []).map((h) => h.toLowerCase());
-    let re: RegExp | null = null;
-    if (o.authResponseHeadersRegex) {
-      try {
-        re = new RegExp(o.authResponseHeadersRegex);
-      } catch (err) {
-        throw new ConfigError('authResponseHeadersRegex', `invalid regular expression: ${(err as Error).message}`);
-      }
-    }
-    this.#responseRegex = re;
+    this.#responseRegex = o.authResponseHeadersRegex ? compileConfigRegexp(o.authResponseHeadersRegex, 'authResponseHeadersRegex') : null;
     this.#requestHeaders = o.authRequestHeaders && o.authRequestHeaders.length > 0 ? new Set(o.authRequestHeaders.map((h) => h.toLowerCase())) : null;
     this.#cookieNames = o.addAuthCookiesToResponse && o.addAuthCookiesToResponse.length > 0 ? new Set(o.addAuthCookiesToResponse) : null;
     this.#next = next;

@@ -11,7 +11,7 @@ import type { RequestContext, ResponseHeaders, ResponseModifier } from '../../pr
 import { sendText, writeHead } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
-import { compileGoRegexp } from '../replacePathRegex/goregexp.js';
+import { compileConfigRegexp } from '../../regexp/index.js';
 
 const headerValue = z.union([z.string(), z.number(), z.boolean()]);
 const headerMap = z.record(z.string(), headerValue);
@@ -140,7 +140,7 @@ export const headers: MiddlewareFactory<HeadersOptions> = {
     const customResponse = entries(o.customResponseHeaders, 'headers.customResponseHeaders');
     const sslProxy = entries(o.sslProxyHeaders, 'headers.sslProxyHeaders');
     const originList = o.accessControlAllowOriginList ?? [];
-    const originRegexes = (o.accessControlAllowOriginListRegex ?? []).map((r, i) => compileGoRegexp(r, `headers.accessControlAllowOriginListRegex[${i}]`));
+    const originRegexes = (o.accessControlAllowOriginListRegex ?? []).map((r, i) => compileConfigRegexp(r, `headers.accessControlAllowOriginListRegex[${i}]`));
     const allowHeaders = (o.accessControlAllowHeaders ?? []).join(',');
     const allowMethods = (o.accessControlAllowMethods ?? []).join(',');
     const exposeHeaders = (o.accessControlExposeHeaders ?? []).join(',');

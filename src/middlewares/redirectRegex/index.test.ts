@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { build, createError, request, startMiddlewareServer } from '../testutil.js';
 import { redirectRegex } from './index.js';
 
@@ -47,4 +48,22 @@ describe('redirectRegex', () => {
     { desc: 'permanent not a boolean', options: { regex: 'x', replacement: 'y', permanent: 'yes' }, re: /./ },
   ];
   for (const c of invalid) it(`rejects ${c.desc}`, () => assert.match(createError(redirectRegex, c.options) ?? '', c.re));
+});
+
+describe('redirectRegex in linear time', () => {
+  it('answers a 10,000-character URL against ^http://foo/(a+)+$ quickly', { timeout: 20_000 }, async () => {
+    const srv = await startMiddlewareServer(build(redirectRegex, { regex: '^http://foo/(a+)+$', replacement: 'http://bar/$1' }));
+    try {
+      const target = '/' + 'a'.repeat(10_000) + '!';
+      const t0 = performance.now();
+      const r = await request(srv.url, target, { headers: { host: 'foo' } });
+      const ms = performance.now() - t0;
+      assert.equal(r.status, 200);
+      assert.equal(srv.lastSeen()?.path, target);
+      // Measured here: 5–15 ms for the whole request (a backtracking engine: hours).
+      assert.ok(ms < 250, `took ${ms.toFixed(1)} ms`);
+    } finally {
+      await srv.close();
+    }
+  });
 });

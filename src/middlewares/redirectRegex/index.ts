@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { MiddlewareFactory } from '../types.js';
-import { compileGoRegexp, GoReplacer } from '../replacePathRegex/goregexp.js';
+import { compileConfigRegexp } from '../../regexp/index.js';
 import { requestHost, schemeOf, sendRedirect } from './redirect.js';
 
 export const redirectRegexSchema = z.strictObject({
@@ -21,13 +21,13 @@ export const redirectRegex: MiddlewareFactory<RedirectRegexOptions> = {
   type: 'redirectRegex',
   schema: redirectRegexSchema,
   create(options, next) {
-    const test = compileGoRegexp(options.regex, 'redirectRegex.regex');
-    const replacer = new GoReplacer(compileGoRegexp(options.regex, 'redirectRegex.regex', true), options.replacement);
+    const re = compileConfigRegexp(options.regex, 'redirectRegex.regex');
+    const replacer = re.replacer(options.replacement);
     const permanent = options.permanent === true;
     return (req, res, ctx) => {
       // The scheme is the one the client used (TLS, or X-Forwarded-Proto from a trusted proxy).
       const oldURL = `${schemeOf(ctx)}://${requestHost(req, ctx)}${ctx.target()}`;
-      if (!test.test(oldURL)) {
+      if (!re.test(oldURL)) {
         next(req, res, ctx);
         return;
       }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';
-import { compileGoRegexp, GoReplacer } from './goregexp.js';
+import { compileConfigRegexp } from '../../regexp/index.js';
 import { setReplacedPath } from '../replacePath/index.js';
 
 export const replacePathRegexSchema = z.strictObject({
@@ -24,12 +24,12 @@ export const replacePathRegex: MiddlewareFactory<ReplacePathRegexOptions> = {
   schema: replacePathRegexSchema,
   create(options, next) {
     const source = options.regex.trim();
-    const test = compileGoRegexp(source, 'replacePathRegex.regex');
+    const re = compileConfigRegexp(source, 'replacePathRegex.regex');
     const replacement = options.replacement.trim();
-    const replacer = replacement === '' ? null : new GoReplacer(compileGoRegexp(source, 'replacePathRegex.regex', true), replacement);
+    const replacer = replacement === '' ? null : re.replacer(replacement);
     return (req, res, ctx) => {
       const current = ctx.path;
-      if (replacer === null || !test.test(current)) {
+      if (replacer === null || !re.test(current)) {
         next(req, res, ctx);
         return;
       }

@@ -4,6 +4,7 @@
  * parentheses. The expression is compiled once into a predicate over a container's labels.
  */
 import { GantryError } from '../../errors.js';
+import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../../regexp/index.js';
 
 export type LabelPredicate = (labels: Record<string, string>) => boolean;
 
@@ -103,11 +104,14 @@ export function compileConstraints(expr: string | undefined): LabelPredicate {
       case 'Label':
         return (labels) => labels[name] === value;
       case 'LabelRegex': {
-        let re: RegExp;
+        // Go syntax in linear time (a label value is input a container's author controls); the
+        // whole value must match, as before: the pattern is anchored with a non-capturing group.
+        let re: GoRegexp;
         try {
-          re = new RegExp(`^(?:${value})$`);
+          re = compileGoRegexp(`^(?:${value})$`);
         } catch (err) {
-          throw new ConstraintError(`bad regular expression: ${(err as Error).message}`, fn.pos);
+          if (!(err instanceof GoRegexpError)) throw err;
+          throw new ConstraintError(`bad regular expression: ${err.message}`, fn.pos);
         }
         return (labels) => labels[name] !== undefined && re.test(labels[name]!);
       }

@@ -14,6 +14,7 @@
 import type { DynamicConfig } from '../../config/dynamic/schema.js';
 import type { InstanceRegistry } from './registry.js';
 import { lookupInstances } from './registry.js';
+import { compileGoRegexp, GoRegexpError } from '../../regexp/index.js';
 
 export interface DfpRegistration {
   serviceName: string;
@@ -103,10 +104,12 @@ export function parseDfpParams(q: URLSearchParams): DfpParams {
     throw new DfpParamError(missing, `${missing} parameter is mandatory when ${missing === 'reqPathSearch' ? 'reqPathReplace' : 'reqPathSearch'} is given`);
   }
   if (search !== null && replace !== null) {
+    // Checked here with the engine replacePathRegex uses, so a registration that passes compiles there too.
     try {
-      new RegExp(search);
+      compileGoRegexp(search);
     } catch (err) {
-      throw new DfpParamError('reqPathSearch', `reqPathSearch parameter: not a regular expression: ${(err as Error).message}`);
+      if (!(err instanceof GoRegexpError)) throw err;
+      throw new DfpParamError('reqPathSearch', `reqPathSearch parameter: not a regular expression: ${err.message}`);
     }
     p.reqPathSearch = search;
     p.reqPathReplace = replace;

@@ -1,6 +1,7 @@
 /**
  * The HTTP matchers of Traefik v3 (pkg/muxer/http/matcher.go) as long-lived predicate objects.
  */
+import type { GoRegexp } from '../../regexp/index.js';
 import { formatMatcher } from '../rule/parser.js';
 import { IPChecker, parseClientAddr } from './ip.js';
 import { headerValue, queryHasValue, type MatchRequest, type QueryValueTest } from './request.js';
@@ -92,10 +93,10 @@ export class HostLeaf implements P {
  */
 export class HostRegexpLeaf implements P {
   readonly text: string;
-  readonly #re: RegExp;
+  readonly #re: GoRegexp;
   readonly #always: boolean;
 
-  constructor(pattern: string, re: RegExp) {
+  constructor(pattern: string, re: GoRegexp) {
     this.text = formatMatcher('HostRegexp', [pattern]);
     this.#re = re;
     this.#always = re.test('');
@@ -148,9 +149,9 @@ export class PathPrefixLeaf implements P {
 
 export class PathRegexpLeaf implements P {
   readonly text: string;
-  readonly #re: RegExp;
+  readonly #re: GoRegexp;
 
-  constructor(pattern: string, re: RegExp) {
+  constructor(pattern: string, re: GoRegexp) {
     this.text = formatMatcher('PathRegexp', [pattern]);
     this.#re = re;
   }
@@ -240,9 +241,9 @@ export class HeaderLeaf extends HeaderLeafBase {
 
 export class HeaderRegexpLeaf extends HeaderLeafBase {
   readonly text: string;
-  readonly #re: RegExp;
+  readonly #re: GoRegexp;
 
-  constructor(name: string, pattern: string, re: RegExp) {
+  constructor(name: string, pattern: string, re: GoRegexp) {
     super(name);
     this.text = formatMatcher('HeaderRegexp', [name, pattern]);
     this.#re = re;
@@ -258,9 +259,9 @@ export class QueryLeaf implements P, QueryValueTest {
   readonly text: string;
   readonly #key: string;
   readonly #value: string;
-  readonly #re: RegExp | null;
+  readonly #re: GoRegexp | null;
 
-  constructor(text: string, key: string, value: string, re: RegExp | null) {
+  constructor(text: string, key: string, value: string, re: GoRegexp | null) {
     this.text = text;
     this.#key = key;
     this.#value = value;

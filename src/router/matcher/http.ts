@@ -4,7 +4,7 @@
  */
 import { RuleSyntaxError } from '../../errors.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
-import { compileGoRegexp, GoRegexpError } from './goregexp.js';
+import { compileGoRegexp, GoRegexpError, literalPrefix, type GoRegexp } from '../../regexp/index.js';
 import {
   ClientIPLeaf,
   HeaderLeaf,
@@ -24,12 +24,12 @@ import { AndPredicate, NotPredicate, OrPredicate, type Predicate, TreeRule } fro
 
 type P = Predicate<MatchRequest>;
 
-/** regexpArg compiles a Go regexp argument, turning translation errors into RuleSyntaxError. */
-export function regexpArg(node: MatcherNode, k: number): RegExp {
+/** regexpArg compiles a Go regexp argument (once per rule), turning its errors into RuleSyntaxError. */
+export function regexpArg(node: MatcherNode, k: number): GoRegexp {
   try {
     return compileGoRegexp(node.args[k]!);
   } catch (err) {
-    if (err instanceof GoRegexpError) throw new RuleSyntaxError(`${node.name}: ${err.message}`, node.argPositions[k]!);
+    if (err instanceof GoRegexpError) throw new RuleSyntaxError(`${node.name}: error parsing regexp: ${err.message}`, node.argPositions[k]!);
     throw err;
   }
 }
@@ -129,11 +129,16 @@ export function requiredHosts(node: RuleNode): string[] | null {
 
 /**
  * requiredPathPrefixes returns literal prefixes one of which the path of every matching request
- * starts with (from Path and PathPrefix, which compare strings exactly), or null when the rule can
+ * starts with (from Path and PathPrefix, which compare strings exactly, and from PathRegexp
+ * patterns that start with `^` and literal text, see literalPrefix), or null when the rule can
  * match any path. The route table indexes routes by them (table.ts, PathIndex).
  */
 export function requiredPathPrefixes(node: RuleNode): string[] | null {
-  return requiredValues(node, false, (m) => (m.name === 'Path' || m.name === 'PathPrefix' ? [m.args[0]!] : null));
+  return requiredValues(node, false, (m) => {
+    if (m.name === 'Path' || m.name === 'PathPrefix') return [m.args[0]!];
+    const prefix = m.name === 'PathRegexp' ? literalPrefix(m.args[0]!) : '';
+    return prefix === '' ? null : [prefix];
+  });
 }
 
 /** positiveHosts lists Host values not under negation, as Traefik's ParseDomains does. */

@@ -138,6 +138,9 @@ describe('RouteTable host index (conformance with a linear scan)', () => {
       () => `PathPrefix(\`${p()}\`)`,
       () => `!Host(\`${h()}\`) && PathPrefix(\`${p()}\`)`,
       () => `HostRegexp(\`^[a-c]\\.test$\`)`,
+      () => `Host(\`${h()}\`) && PathRegexp(\`^/v[12]\`)`,
+      () => `PathRegexp(\`^/v1/\`) || PathRegexp(\`^/ad\`)`,
+      () => `PathRegexp(\`^/v1|users\`)`,
       () => `Host(\`*.a.test\`)`,
       () => `Host(\`**.a.test\`) && PathPrefix(\`${p()}\`)`,
       () => `Host(\`${h().toUpperCase()}\`) && Method(\`POST\`)`,
@@ -219,6 +222,11 @@ describe('RouteTable path index', () => {
     route('hostonly@file', 'Host(`h.test`)', 3),
     route('hostdeep@file', 'Host(`h.test`) && PathPrefix(`/a/b/c/`)', 4),
     route('twohosts@file', '(Host(`h.test`) || Host(`g.test`)) && Path(`/api/v1/x`)', 25),
+    // Indexed under the literal prefix of an anchored PathRegexp (/api/v), or not at all (an
+    // alternation, an unanchored pattern).
+    route('regexp@file', 'PathRegexp(`^/api/v[0-9]+/x$`)', 22),
+    route('regexpalt@file', 'PathRegexp(`^/other/[0-9]|^/ap$`)', 60),
+    route('regexpunanchored@file', 'PathRegexp(`/v1/$`)', 21),
   ];
   const t = new RouteTable(routes);
 

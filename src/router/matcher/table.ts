@@ -10,7 +10,8 @@
  * Index: a route whose rule requires one of a set of exact hosts (CompiledRule.hosts) is listed
  * under each of those hosts; the other routes form the catch-all set. Within each host, and within
  * the catch-all set, routes are indexed again by the literal path prefix their rule requires
- * (CompiledRule.pathPrefixes, from Path/PathPrefix), in a trie of whole path segments (PathIndex).
+ * (CompiledRule.pathPrefixes, from Path/PathPrefix and anchored PathRegexp), in a trie of whole
+ * path segments (PathIndex).
  * match() is one Map lookup, a walk down the request path's segments collecting the lists met on
  * the way, and a scan of those lists merged in global order. So neither 10,000 Host routers nor
  * 10,000 PathPrefix routers are scanned one by one, and no list is copied per host at build time.

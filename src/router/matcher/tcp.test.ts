@@ -1,6 +1,7 @@
 /** Conformance with Traefik v3's TCP matchers (pkg/muxer/tcp/matcher_test.go, mux.go). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { RuleSyntaxError } from '../../errors.js';
 import { compileTcpRule, defaultTcpPriority } from './tcp.js';
 import type { MatchTcpRequest } from './request.js';
@@ -60,6 +61,15 @@ describe('HostSNIRegexp', () => {
     },
     { desc: 'valid HostSNIRegexp matcher with Traefik v2 syntax', rule: 'HostSNIRegexp(`example.{tld:(com|org)}`)', expected: [[{ sni: 'example.com' }, false], [{ sni: 'example.org' }, false]] },
   ]);
+
+  it('runs in linear time on a pathological SNI', { timeout: 20_000 }, () => {
+    const rule = compileTcpRule('HostSNIRegexp(`^(a+)+$`)');
+    const t0 = performance.now();
+    assert.equal(rule.match({ sni: 'a'.repeat(10_000) + '-', clientIP: '', alpn: [] }), false);
+    const ms = performance.now() - t0;
+    // Measured here: 0.1–6 ms (a backtracking engine: hours).
+    assert.ok(ms < 100, `took ${ms.toFixed(1)} ms`);
+  });
 });
 
 describe('ClientIP and ALPN', () => {

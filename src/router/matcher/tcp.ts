@@ -2,6 +2,7 @@
  * TCP matchers with Traefik v3 semantics (pkg/muxer/tcp/matcher.go, mux.go) and compileTcpRule.
  */
 import { RuleSyntaxError } from '../../errors.js';
+import type { GoRegexp } from '../../regexp/index.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
 import type { CompiledRule } from './http.js';
 import { ipArg, regexpArg } from './http.js';
@@ -48,9 +49,9 @@ class HostSNILeaf implements P {
 
 class HostSNIRegexpLeaf implements P {
   readonly text: string;
-  readonly #re: RegExp;
+  readonly #re: GoRegexp;
 
-  constructor(pattern: string, re: RegExp) {
+  constructor(pattern: string, re: GoRegexp) {
     this.text = formatMatcher('HostSNIRegexp', [pattern]);
     this.#re = re;
   }
