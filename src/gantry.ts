@@ -138,6 +138,7 @@ export class Gantry {
             explainMisses,
             debugHeaders: c.api?.debugHeaders === true,
             accept: this.tls.acceptFor(name, () => this.watcher.current),
+            http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams, h2c: ep.http2.h2c },
             preRoute: this.tls.preRouteFor(name),
           },
           () => this.watcher.current,

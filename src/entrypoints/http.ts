@@ -22,6 +22,7 @@ import { FastConnection, type FastLaneHost } from './fast/connection.js';
 import type { FastRequest } from './fast/request-head.js';
 import { forwardFast } from '../proxy/fast-forward.js';
 import { markUpgradeSocket } from '../proxy/upgrade.js';
+import { H2_PREFACE, Http2Front } from './http2.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -48,6 +49,8 @@ export interface HttpEntrypointOptions {
    * returns true when it did.
    */
   preRoute?: ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null;
+  /** HTTP/2: ALPN h2 on TLS connections; `h2c` adds prior-knowledge cleartext HTTP/2. */
+  http2?: { maxConcurrentStreams: number; h2c: boolean };
 }
 
 /** RequestObserver is told about each finished request (access log, metrics); null fields are off. */
@@ -75,6 +78,7 @@ export class HttpEntrypoint implements FastLaneHost {
   /** Client sockets node:http handed over for an upgrade (tunnels, or the answer that declined one). */
   #tunnels = new Set<Duplex>();
   #toHttp: (s: Duplex) => void;
+  readonly #h2: Http2Front;
   readonly keepAliveLine: string;
 
   constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, trusted: (remoteAddr: string) => boolean, logger: Logger, observe: RequestObserver | null) {
@@ -115,7 +119,20 @@ export class HttpEntrypoint implements FastLaneHost {
     // Requests the fast lane could never take here: every one needs a look before routing, or a
     // response modifier.
     const fastLane = (opts.preRoute ?? null) === null && opts.debugHeaders !== true;
-    const serve = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
+    const serveHttp1 = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
+    const h2 = opts.http2 ?? { maxConcurrentStreams: 250, h2c: false };
+    this.#h2 = new Http2Front(
+      { maxConcurrentStreams: h2.maxConcurrentStreams, maxHeaderListSize: 2 * opts.maxHeaderSize, idleTimeoutMs: opts.idleTimeoutMs },
+      (req, res) => this.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, null, null),
+      this.#logger,
+    );
+    // TLS connections that chose h2 by ALPN go to HTTP/2; with h2c, so do cleartext connections
+    // that open with the HTTP/2 preface.
+    const serve = (s: Duplex): void => {
+      if ((s as Duplex & { alpnProtocol?: string | false }).alpnProtocol === 'h2') return this.#h2.accept(s);
+      if (h2.h2c && !(s as Duplex & { encrypted?: boolean }).encrypted) return peekPreface(s, this.#h2, serveHttp1);
+      serveHttp1(s);
+    };
     const accept = opts.accept ?? null;
     this.server.on('connection', accept === null ? serve : (socket: Socket) => accept(socket, serve));
   }
@@ -272,6 +289,10 @@ export class HttpEntrypoint implements FastLaneHost {
   #context(req: IncomingMessage, res: ServerResponse): RequestContext | null {
     const start = performance.now();
     const remote = unmapIPv4(req.socket.remoteAddress ?? '');
+    if (req.httpVersionMajor === 2) {
+      const refused = http2Refusal(req);
+      if (refused !== null) return this.#reject(req, res, remote, start, refused.reason, refused.status);
+    }
     // Node keeps only the first of several Host headers; a request that has two is ambiguous.
     const raw = req.rawHeaders;
     let hosts = 0;
@@ -362,6 +383,7 @@ export class HttpEntrypoint implements FastLaneHost {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    this.#h2.goAway();
     for (const c of [...this.#fast]) if (c.closeIdle()) this.#fast.delete(c);
     const idle = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
@@ -374,6 +396,7 @@ export class HttpEntrypoint implements FastLaneHost {
     this.#fast.clear();
     for (const s of this.#tunnels) s.destroy();
     this.#tunnels.clear();
+    this.#h2.destroy();
     await closed;
   }
 }
@@ -422,4 +445,38 @@ function onResponseClose(this: ServerResponse): void {
 
 function unmapIPv4(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+/**
+ * http2Refusal checks what HTTP/2 adds to a request (RFC 9113 §8.3): the authority comes from
+ * `:authority`, and a Host field naming another one makes the request malformed; CONNECT (plain,
+ * or the extended CONNECT of WebSocket over HTTP/2) is not proxied. The authority becomes
+ * `req.headers.host` for everything after (routing, passHostHeader, X-Forwarded-Host).
+ */
+function http2Refusal(req: IncomingMessage): { reason: string; status: 400 | 501 } | null {
+  const h = req.headers as NodeJS.Dict<string | string[]>;
+  if (req.method === 'CONNECT') return { reason: 'CONNECT is not supported over HTTP/2 (nor WebSocket over HTTP/2)', status: 501 };
+  const authority = h[':authority'];
+  const host = h['host'];
+  if (typeof authority === 'string' && authority !== '') {
+    if (typeof host === 'string' && host.toLowerCase() !== authority.toLowerCase()) return { reason: ':authority and Host name different hosts', status: 400 };
+    h['host'] = authority;
+  } else if (typeof host !== 'string' || host === '') {
+    return { reason: 'no :authority and no Host', status: 400 };
+  }
+  return null;
+}
+
+/**
+ * peekPreface reads a cleartext connection's first bytes: the HTTP/2 preface sends it to HTTP/2
+ * (prior knowledge, RFC 9113 §3.3), anything else to HTTP/1.1, with the bytes put back.
+ */
+function peekPreface(s: Duplex, h2: Http2Front, http1: (s: Duplex) => void): void {
+  s.once('data', (chunk: Buffer) => {
+    s.pause();
+    s.unshift(chunk);
+    const n = Math.min(chunk.length, H2_PREFACE.length);
+    if (n >= 3 && chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) h2.accept(s);
+    else http1(s);
+  });
 }

@@ -195,15 +195,22 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     // false is also said for a large chunk the kernel took at once: pause only if bytes are queued.
-    if (!this.res.write(chunk) && (this.res.socket?.writableLength ?? 1) > 0) {
+    // An HTTP/2 stream says false when its flow-control window is used up: always pause then.
+    if (!this.res.write(chunk) && (this.req.httpVersionMajor === 2 || (this.res.socket?.writableLength ?? 1) > 0)) {
       controller.pause();
       this.res.once('drain', onDrain);
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
     this.done();
-    if (!this.clientGone && !this.ended) this.res.end();
+    if (this.clientGone || this.ended) return;
+    // Trailers (gRPC's grpc-status) go on: HTTP/2 carries them, HTTP/1.1 only with chunked bodies.
+    for (const _ in trailers) {
+      this.res.addTrailers(trailers as Record<string, string>);
+      break;
+    }
+    this.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {

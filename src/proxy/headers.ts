@@ -98,7 +98,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: RequestContext
   const listed = connectionTokens(src.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in src) {
-    if (REQUEST_DROP.has(name)) continue;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, not fields.
+    if (name.charCodeAt(0) === 58 /* : */ || REQUEST_DROP.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
     const v = src[name];
     if (v !== undefined) out[name] = v;
@@ -141,6 +142,8 @@ export function cleanResponseHeaders(headers: ResponseHeaders): ResponseHeaders 
 
 /** hasRequestBody tells whether the client sends a body (RFC 9112 §6.3). */
 export function hasRequestBody(req: IncomingMessage): boolean {
+  // HTTP/2 frames bodies itself: a stream whose HEADERS did not end it carries one, with or without Content-Length.
+  if (req.httpVersionMajor === 2) return (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) return true;
   const cl = req.headers['content-length'];

@@ -154,10 +154,9 @@ export class ConnectionDemux {
     socket.unshift(hello);
     const t = this.#terminate(socket, hs.context, hs.options.alpn, hs.options.clientAuth);
     if (addrs.srcAddr !== unmap(t.remoteAddress ?? '')) setPeer(t, addrs.srcAddr, addrs.srcPort);
-    // With client authentication the HTTP server gets the connection only once the client's
-    // certificate has passed; without, at once (the handshake completes before any request).
-    if (hs.options.clientAuth === 'NoClientCert') http(t);
-    else t.once('authorized', () => http(t));
+    // The HTTP server gets the connection once the handshake is done (and the client's
+    // certificate, if asked for, has passed): only then is the ALPN choice (h2 or http/1.1) known.
+    t.once('authorized', () => http(t));
   }
 
   #tcp(socket: net.Socket, hello: Buffer, sni: string, route: TcpRoute, addrs: ProxyAddresses): void {

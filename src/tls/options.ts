@@ -86,7 +86,7 @@ export interface CompiledTlsOptions {
   key: string;
   /** Merged into every secure context built for these options. */
   context: tls.SecureContextOptions;
-  /** ALPN protocols offered for HTTP on a TLS entrypoint (HTTP/1.1 is what Gantry speaks). */
+  /** ALPN protocols offered for HTTP on a TLS entrypoint, in preference order (Traefik's default: h2, http/1.1). */
   alpn: string[];
   clientAuth: ClientAuthType;
   sniStrict: boolean;
@@ -97,7 +97,7 @@ export const BUILTIN_OPTIONS: CompiledTlsOptions = {
   name: 'default',
   key: 'builtin',
   context: { minVersion: 'TLSv1.2' },
-  alpn: ['http/1.1'],
+  alpn: ['h2', 'http/1.1'],
   clientAuth: 'NoClientCert',
   sniStrict: false,
 };
@@ -161,9 +161,9 @@ export function compileTlsOptions(name: string, o: TlsOptionsConfig, cwd: string
   } else if (clientAuth === 'VerifyClientCertIfGiven' || clientAuth === 'RequireAndVerifyClientCert') {
     throw new TlsOptionsError(`${at}.clientAuth.caFiles`, `clientAuthType ${clientAuth} needs at least one CA file`);
   }
-  // Gantry answers HTTP/1.1 over TLS: h2 cannot be offered; acme-tls/1 is answered before this.
-  const alpn = (o.alpnProtocols ?? ['http/1.1']).filter((p) => p !== 'h2' && p !== 'acme-tls/1');
-  const compiled = { name, context, alpn: alpn.length > 0 ? alpn : ['http/1.1'], clientAuth, sniStrict: o.sniStrict === true };
+  // acme-tls/1 is answered before this (TLS-ALPN-01); only protocols Gantry serves are offered.
+  const alpn = (o.alpnProtocols ?? ['h2', 'http/1.1']).filter((p) => p === 'h2' || p === 'http/1.1');
+  const compiled = { name, context, alpn: alpn.length > 0 ? alpn : ['h2', 'http/1.1'], clientAuth, sniStrict: o.sniStrict === true };
   return { ...compiled, key: JSON.stringify(compiled) };
 }
 

@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import { UpstreamServer } from './server.js';
 import { H1Pool, type UpstreamDispatcher } from './h1/pool.js';
 
-/** Which client forwards to http:// servers: Gantry's own (h1/) or undici's Pool. https:// always uses undici. */
+/** Which client forwards to http:// servers: Gantry's own (h1/) or undici's Pool. https:// and h2c:// always use undici. */
 export type UpstreamClient = 'gantry' | 'undici';
 
 export interface TransportOptions {
@@ -100,7 +100,11 @@ export class UpstreamRegistry {
         this.#pools.set(server.origin, p);
         return p;
       }
-      p = new Pool(server.origin, {
+      // h2c:// servers speak HTTP/2 with prior knowledge; https:// servers get h2 when they offer it by ALPN.
+      const h2c = server.origin.startsWith('h2c:');
+      p = new Pool(h2c ? 'http:' + server.origin.slice(4) : server.origin, {
+        allowH2: true,
+        h2Options: { useH2c: h2c },
         connect: { timeout: t.dialTimeoutMs, rejectUnauthorized: !t.insecureSkipVerify },
         keepAliveTimeout: Math.min(t.idleConnTimeoutMs, 4_000),
         keepAliveMaxTimeout: t.idleConnTimeoutMs,

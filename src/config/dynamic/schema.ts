@@ -49,7 +49,7 @@ export const httpProfileSchema = z.strictObject({
 });
 
 export const serverSchema = z.strictObject({
-  url: z.string().refine(isHttpUrl, { message: 'not an http:// or https:// URL' }),
+  url: z.string().refine(isHttpUrl, { message: 'not an http://, https:// or h2c:// URL' }),
   weight: z.number().int().min(0).optional(),
   preservePath: z.boolean().optional(),
 });
@@ -221,7 +221,8 @@ export interface DynamicConfig {
 function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    // h2c:// is HTTP/2 over cleartext with prior knowledge (gRPC servers), as in Traefik.
+    return (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'h2c:') && u.hostname !== '';
   } catch {
     return false;
   }

@@ -83,6 +83,14 @@ const entryPointSchema = z
         domains: z.array(z.strictObject({ main: z.string(), sans: list.optional() })).prefault([]),
       }),
     }),
+    /**
+     * HTTP/2 on this entrypoint: offered by ALPN on TLS; `h2c` also serves cleartext HTTP/2 with
+     * prior knowledge on a plain entrypoint (off by default, as Caddy advises).
+     */
+    http2: group({
+      maxConcurrentStreams: z.number().int().min(1).max(10_000).prefault(250),
+      h2c: z.boolean().prefault(false),
+    }),
     proxyProtocol: section({ trustedIPs: list.prefault([]), insecure: z.boolean().prefault(false) }),
     forwardedHeaders: trustSchema,
     transport: group({

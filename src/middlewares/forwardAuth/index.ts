@@ -140,7 +140,7 @@ class ForwardAuth {
     const allowed = this.#requestHeaders;
     const connectionListed = listedInConnection(h.connection);
     for (const name in h) {
-      if (SKIP_REQUEST.has(name) || (allowed !== null && !allowed.has(name))) continue;
+      if (name.charCodeAt(0) === 58 /* : HTTP/2 pseudo-header */ || SKIP_REQUEST.has(name) || (allowed !== null && !allowed.has(name))) continue;
       if (connectionListed !== null && connectionListed.has(name)) continue;
       const v = h[name];
       if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;

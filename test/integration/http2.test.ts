@@ -1,0 +1,246 @@
+/**
+ * HTTP/2 through the real entrypoint: h2 by ALPN on a TLS entrypoint (curl --http2 and node:http2)
+ * gives the same answers as HTTP/1.1, a middleware chain behaves the same over both, h2c prior
+ * knowledge when switched on, RFC 9113's request rules, and abusive clients (Rapid Reset,
+ * CONTINUATION flood) are cut off while a well-behaved client goes on.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import http2 from 'node:http2';
+import https from 'node:https';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import bcrypt from 'bcryptjs';
+import { startBackend, startGantry, tempDir, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { makeCA } from '../fixtures/tls/make-certs.js';
+import { connectRaw, FLAG, frame, headerBlock, request, TYPE } from '../helpers/h2frames.js';
+import fs from 'node:fs';
+
+const run = promisify(execFile);
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+describe('HTTP/2', { timeout: 90_000 }, () => {
+  const tmp = tempDir('gantry-h2-');
+  const ca = makeCA(path.join(tmp.dir, 'ca'));
+  const leaf = ca.leaf('h2', ['h2.test', '*.h2.test']);
+  let g: GantryProcess;
+  let app: Backend;
+  let session: http2.ClientHttp2Session;
+
+  before(async () => {
+    app = await startBackend('app', (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-backend': 'app' });
+        res.end(JSON.stringify({ url: req.url, host: req.headers.host, proto: req.headers['x-forwarded-proto'], version: req.httpVersion, body, auth: req.headers['x-auth-user'] ?? null }));
+      });
+    });
+    const hash = bcrypt.hashSync('pw', 4);
+    const file = path.join(tmp.dir, 'dynamic.yaml');
+    fs.writeFileSync(
+      file,
+      `http:
+  routers:
+    app: { rule: Host(\`h2.test\`), service: app, tls: {}, entryPoints: [websecure] }
+    clear: { rule: Host(\`h2.test\`), service: app, entryPoints: [web] }
+    chain:
+      rule: Host(\`chain.h2.test\`) && PathPrefix(\`/api\`)
+      service: app
+      tls: {}
+      entryPoints: [websecure]
+      middlewares: [auth, strip, hdrs, limit]
+  middlewares:
+    auth: { basicAuth: { users: ["alice:${hash}"], headerField: X-Auth-User } }
+    strip: { stripPrefix: { prefixes: [/api] } }
+    hdrs: { headers: { customResponseHeaders: { X-Chain: "yes" } } }
+    limit: { rateLimit: { average: 1, burst: 2, period: 1m, sourceCriterion: { requestHeaderName: X-Client } } }
+  services:
+    app: { loadBalancer: { servers: [{ url: "${app.url}" }] } }
+tls:
+  certificates: [{ certFile: "${leaf.cert}", keyFile: "${leaf.key}" }]
+`,
+    );
+    g = await startGantry(
+      ['--entrypoints.web.address=127.0.0.1:0', '--entrypoints.web.http2.h2c', '--entrypoints.websecure.address=127.0.0.1:0', '--entrypoints.plain.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`],
+      { entrypoints: ['web', 'websecure', 'plain'] },
+    );
+    session = http2.connect(`https://127.0.0.1:${g.port('websecure')}`, { ca: ca.caPem, servername: 'h2.test' });
+  });
+  after(async () => {
+    session?.close();
+    await g?.stop();
+    await app?.close();
+    tmp.cleanup();
+  });
+
+  const h2 = (s: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const req = s.request({ ':method': body === undefined ? 'GET' : 'POST', ...headers });
+      let status = 0;
+      let h: Answer['headers'] = {};
+      let text = '';
+      req.on('response', (r) => {
+        status = Number(r[':status']);
+        h = r as Answer['headers'];
+      });
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (text += c));
+      req.on('end', () => resolve({ status, headers: h, body: text }));
+      req.on('error', reject);
+      req.end(body);
+    });
+  const h1 = (port: number, servername: string, p: string, headers: Record<string, string> = {}): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: p, servername, ca: ca.caPem, headers: { host: servername, ...headers }, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('answers curl --http2 with HTTP/2 200 from the right backend, and HTTP/1.1 the same', async () => {
+    const port = g.port('websecure');
+    const { stdout } = await run('curl', ['-sS', '--max-time', '10', '--http2', '--cacert', ca.caCert, '--resolve', `h2.test:${port}:127.0.0.1`, '-D', '-', `https://h2.test:${port}/hello?x=1`]);
+    assert.match(stdout, /^HTTP\/2 200/);
+    const body = JSON.parse(stdout.slice(stdout.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    assert.deepEqual(body, { url: '/hello?x=1', host: `h2.test:${port}`, proto: 'https', version: '1.1', body: '', auth: null });
+    const { stdout: one } = await run('curl', ['-sS', '--max-time', '10', '--http1.1', '--cacert', ca.caCert, '--resolve', `h2.test:${port}:127.0.0.1`, '-D', '-', `https://h2.test:${port}/hello?x=1`]);
+    assert.match(one, /^HTTP\/1\.1 200/);
+    assert.deepEqual(JSON.parse(one.slice(one.indexOf('\r\n\r\n') + 4)), body);
+  });
+
+  it('forwards an h2 request body (no Content-Length) to an HTTP/1.1 server', async () => {
+    const r = await h2(session, { ':path': '/upload', ':authority': 'h2.test' }, 'some body bytes');
+    assert.equal(r.status, 200);
+    assert.equal((JSON.parse(r.body) as { body: string }).body, 'some body bytes');
+  });
+
+  it('runs a middleware chain (basicAuth, stripPrefix, headers, rateLimit) the same over h2 and h1', async () => {
+    const good = { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` };
+    const table = [
+      { desc: 'no credentials', headers: {}, want: 401 },
+      { desc: 'good credentials, prefix stripped, header added', headers: good, want: 200 },
+      { desc: 'good credentials again', headers: good, want: 200 },
+      { desc: 'burst of 2 used: rate limited', headers: good, want: 429 },
+    ];
+    type Row = { status: number; chain: unknown; url?: string; auth?: string | null };
+    const results: Record<'h2' | 'h1', Row[]> = { h2: [], h1: [] };
+    for (const proto of ['h2', 'h1'] as const) {
+      // Each protocol has its own rate-limit bucket (X-Client), so both runs start full.
+      for (const c of table) {
+        const headers = { ...c.headers, 'x-client': proto };
+        const r =
+          proto === 'h2'
+            ? await h2(session, { ':path': `/api/${proto}`, ':authority': 'chain.h2.test', ...headers })
+            : await h1(g.port('websecure'), 'chain.h2.test', `/api/${proto}`, headers);
+        const json = r.status === 200 ? (JSON.parse(r.body) as { url: string; auth: string | null }) : null;
+        results[proto].push({ status: r.status, chain: r.headers['x-chain'], url: json?.url.replace(proto, 'P'), auth: json?.auth });
+      }
+    }
+    assert.deepEqual(results.h2.map((r) => r.status), table.map((c) => c.want));
+    assert.deepEqual(results.h2[1], { status: 200, chain: 'yes', url: '/P', auth: 'alice' });
+    assert.deepEqual(results.h1, results.h2, 'HTTP/1.1 and HTTP/2 get the same answers');
+  });
+
+  it('serves h2c with prior knowledge where switched on, and not elsewhere', async () => {
+    const c = http2.connect(`http://127.0.0.1:${g.port('web')}`);
+    try {
+      const r = await h2(c, { ':path': '/clear', ':authority': 'h2.test' });
+      assert.equal(r.status, 200);
+      assert.equal((JSON.parse(r.body) as { proto: string }).proto, 'http');
+    } finally {
+      c.close();
+    }
+    const raw = await connectRaw(g.port('plain'));
+    await raw.closed;
+    assert.equal(raw.received.filter((f) => f.type === TYPE.SETTINGS).length, 0, 'no HTTP/2 without http2.h2c');
+  });
+
+  it('offers the default limits: 250 concurrent streams', async () => {
+    await new Promise<void>((r) => (session.remoteSettings.maxConcurrentStreams !== undefined ? r() : session.once('remoteSettings', () => r())));
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 250);
+  });
+
+  it('refuses a Host that differs from :authority, and CONNECT', async () => {
+    const mismatch = await h2(session, { ':path': '/', ':authority': 'h2.test', host: 'other.test' });
+    assert.equal(mismatch.status, 400);
+    const connect = await new Promise<number>((resolve, reject) => {
+      const req = session.request({ ':method': 'CONNECT', ':authority': 'h2.test:443' });
+      req.on('response', (h) => resolve(Number(h[':status'])));
+      req.on('error', reject);
+    });
+    // node:http2 answers CONNECT itself (405) when nothing listens for it; Gantry would say 501.
+    assert.ok(connect === 405 || connect === 501, `CONNECT got ${connect}`);
+  });
+
+  it('refuses connection-specific fields in an h2 request (RFC 9113 §8.2.2)', async () => {
+    const raw = await connectRaw(g.port('websecure'), { tls: { servername: 'h2.test' } });
+    raw.send(frame(TYPE.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, request('/', 'h2.test', [['connection', 'keep-alive']])));
+    const deadline = Date.now() + 3000;
+    while (!raw.received.some((f) => (f.type === TYPE.RST_STREAM && f.stream === 1) || f.type === TYPE.GOAWAY) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    raw.socket.destroy();
+    assert.ok(raw.received.some((f) => (f.type === TYPE.RST_STREAM && f.stream === 1) || f.type === TYPE.GOAWAY), 'the stream was not refused');
+    assert.equal(app.seen.filter((s) => s.headers.connection === 'keep-alive' && s.url === '/').length, 0);
+  });
+
+  const abusers = [
+    {
+      desc: 'Rapid Reset (CVE-2023-44487: streams opened and cancelled in a loop)',
+      abuse: (raw: Awaited<ReturnType<typeof connectRaw>>, i: number) => {
+        const id = 2 * i + 1;
+        return raw.send(frame(TYPE.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, request(`/rr${i}`, 'h2.test')), frame(TYPE.RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8])));
+      },
+    },
+    {
+      desc: 'CONTINUATION flood (CVE-2024-27316: one header block that never ends)',
+      abuse: (raw: Awaited<ReturnType<typeof connectRaw>>, i: number) =>
+        raw.send(i === 0 ? frame(TYPE.HEADERS, 0, 1, request('/flood', 'h2.test')) : frame(TYPE.CONTINUATION, 0, 1, headerBlock([[`x-flood-${i}`, 'a'.repeat(200)]]))),
+    },
+  ];
+  for (const a of abusers) {
+    it(`cuts off ${a.desc} while a well-behaved client sees no error`, async () => {
+      const raw = await connectRaw(g.port('websecure'), { tls: { servername: 'h2.test' } });
+      const seenBefore = app.seen.length;
+      // The well-behaved client goes on for 2 s from the start of the attack, whatever happens to it.
+      const until = Date.now() + 2000;
+      const latencies: number[] = [];
+      const good = (async () => {
+        let n = 0;
+        while (Date.now() < until) {
+          const t = performance.now();
+          const r = await h2(session, { ':path': `/good${n++}`, ':authority': 'h2.test' });
+          assert.equal(r.status, 200);
+          latencies.push(performance.now() - t);
+        }
+      })();
+      let sent = 0;
+      while (!raw.socket.destroyed && Date.now() < until) {
+        for (let k = 0; k < 20 && !raw.socket.destroyed; k++) a.abuse(raw, sent++);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const cutOff = raw.socket.destroyed;
+      raw.socket.destroy();
+      await good;
+      const goaway = raw.received.find((f) => f.type === TYPE.GOAWAY);
+      const reached = app.seen.slice(seenBefore).filter((s) => !s.url.startsWith('/good')).length;
+      const worst = Math.max(...latencies);
+      process.stderr.write(`${a.desc}: cut off after ${sent} frames (GOAWAY ${goaway === undefined ? 'none' : `code ${goaway.code}`}), ${reached} of its requests reached a server; the good client made ${latencies.length} requests, first ${latencies[0]!.toFixed(0)} ms, slowest ${worst.toFixed(0)} ms\n`);
+      assert.ok(cutOff, `the abuser was still connected after ${sent} frames`);
+      assert.ok(latencies.length >= 10, `the good client made only ${latencies.length} requests in 2 s`);
+      assert.ok(worst < 1500, `a good request took ${worst.toFixed(0)} ms`);
+      // A header block that never ended never became a request.
+      assert.equal(app.seen.filter((s) => s.url === '/flood').length, 0);
+    });
+  }
+});
