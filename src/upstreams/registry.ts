@@ -4,7 +4,7 @@
  * acquire the servers they use and release them when they are retired; a server nobody uses any
  * more is dropped, and its pool closed once no other server shares the origin (Caddy's hosts.go).
  */
-import { Pool } from 'undici';
+import { H2CClient, Pool } from 'undici';
 import { UpstreamServer } from './server.js';
 import { H1Pool, type UpstreamDispatcher } from './h1/pool.js';
 
@@ -100,11 +100,21 @@ export class UpstreamRegistry {
         this.#pools.set(server.origin, p);
         return p;
       }
-      // h2c:// servers speak HTTP/2 with prior knowledge; https:// servers get h2 when they offer it by ALPN.
-      const h2c = server.origin.startsWith('h2c:');
-      p = new Pool(h2c ? 'http:' + server.origin.slice(4) : server.origin, {
+      if (server.origin.startsWith('h2c:')) {
+        // h2c:// servers speak HTTP/2 with prior knowledge: one connection, streams multiplexed.
+        p = new H2CClient('http:' + server.origin.slice(4), {
+          connectTimeout: t.dialTimeoutMs,
+          headersTimeout: t.responseHeaderTimeoutMs,
+          bodyTimeout: 0,
+          keepAliveTimeout: Math.min(t.idleConnTimeoutMs, 4_000),
+          keepAliveMaxTimeout: t.idleConnTimeoutMs,
+        });
+        this.#pools.set(server.origin, p);
+        return p;
+      }
+      // https:// servers get HTTP/2 when they offer it by ALPN (undici's allowH2).
+      p = new Pool(server.origin, {
         allowH2: true,
-        h2Options: { useH2c: h2c },
         connect: { timeout: t.dialTimeoutMs, rejectUnauthorized: !t.insecureSkipVerify },
         keepAliveTimeout: Math.min(t.idleConnTimeoutMs, 4_000),
         keepAliveMaxTimeout: t.idleConnTimeoutMs,
