@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Servers, VHOST, gantryDynamic, writeAtomic, httpGet, PORTS } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
+import { runH2load } from './lib/h2load.mjs';
 import { CLK_TCK, treeTicks, ticksDelta, rssKiB, cpuTimes, busyPercent } from './lib/proc.mjs';
 import { summarize, summarizeIdle, throughputTable, idleTable, targets } from './lib/report.mjs';
 
@@ -29,6 +30,9 @@ const LABELS = {
   'gantry-reload': 'Gantry, file rewritten every 100 ms during the run',
   'nginx-2w': 'nginx, 2 workers',
   'gantry-2w': 'Gantry, --workers=2',
+  'nginx-h2': 'nginx, 1 worker, listen ssl http2',
+  'haproxy-h2': 'HAProxy, 1 thread, bind ssl alpn h2,http/1.1',
+  'gantry-h2': 'Gantry, 1 worker, TLS entrypoint (ALPN h2)',
 };
 
 /** The scenarios, in the order they run. `ref` is the contestant every ratio is taken against. */
@@ -50,6 +54,14 @@ const SCENARIOS = [
     contestants: ['nginx', 'gantry', 'gantry-reload'],
     path: '/',
     connections: 50,
+  },
+  {
+    id: 'h2',
+    title: 'HTTP/2 over TLS (h2load, 10 connections × 10 streams, GET /; servers over HTTP/1.1)',
+    contestants: ['nginx-h2', 'haproxy-h2', 'gantry-h2'],
+    ref: 'nginx-h2',
+    kind: 'h2',
+    path: '/',
   },
   { id: 'idle-10k', title: '10,000 idle keep-alive connections (one request each, then held)', contestants: PROXIES, kind: 'idle' },
   {
@@ -405,6 +417,55 @@ async function runIdle(ctx, sc) {
   return { ref: 'nginx', runs, rows: summarizeIdle(runs, live, 'nginx'), notes };
 }
 
+/** runH2 runs h2load against each HTTP/2 contestant, interleaved round by round, with the proxy's CPU time. */
+async function runH2(ctx, sc) {
+  if (!has('h2load')) return { skipped: 'skipped: h2load is not installed (Debian nghttp2-client; run sh scripts/testbed/install.sh)' };
+  const live = [];
+  const notes = [];
+  for (const c of sc.contestants) {
+    try {
+      await ctx.servers.ensure(c);
+      live.push(c);
+    } catch (e) {
+      notes.push(`${c}: failed to start: ${e.message.split('\n')[0]}`);
+    }
+  }
+  const url = (c) => `https://127.0.0.1:${ctx.servers.tlsPort(c)}${sc.path}`;
+  for (const c of live) await runH2load({ url: url(c), clients: 10, streams: 10, seconds: ctx.opts.warmup, cpus: ctx.cpu.load }).catch((e) => log(`h2 warm-up of ${c}: ${e.message}`));
+  const runs = [];
+  for (let round = 0; round < ctx.opts.rounds && !ctx.pastDeadline(); round++) {
+    for (const c of live.map((_, i) => live[(i + round) % live.length])) {
+      const pid = ctx.servers.pid(c);
+      const ticks0 = treeTicks(pid);
+      try {
+        const w = await runH2load({ url: url(c), clients: 10, streams: 10, seconds: ctx.opts.duration, cpus: ctx.cpu.load });
+        const ticks = [...ticksDelta(ticks0, treeTicks(pid)).values()].reduce((a, b) => a + b, 0);
+        const run = { round, contestant: c, rps: w.rps, requests: w.requests, errors: w.errors, meanUs: w.meanUs, cpuUsPerReq: w.requests ? ((ticks / CLK_TCK) * 1e6) / w.requests : null };
+        runs.push(run);
+        log(`h2 r${round + 1} ${c.padEnd(12)} ${String(Math.round(run.rps)).padStart(7)} req/s  mean ${(run.meanUs / 1000).toFixed(2)} ms  ${run.cpuUsPerReq?.toFixed(1)} µs/req  errors ${run.errors}`);
+      } catch (e) {
+        notes.push(`${c} round ${round + 1}: ${e.message.split('\n')[0]}`);
+      }
+    }
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? null : s[Math.floor(s.length / 2)];
+  };
+  const rows = live.map((c) => {
+    const mine = runs.filter((r) => r.contestant === c);
+    const ratios = mine.map((r) => r.rps / (runs.find((x) => x.round === r.round && x.contestant === sc.ref)?.rps ?? NaN)).filter(Number.isFinite);
+    return { contestant: c, rps: median(mine.map((r) => r.rps)), ratio: median(ratios), meanUs: median(mine.map((r) => r.meanUs)), cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)), errors: mine.reduce((a, r) => a + (r.errors ?? 0), 0) };
+  });
+  return { ref: sc.ref, runs, rows, notes };
+}
+
+function h2Table(rows, ref) {
+  const out = [`| contestant | req/s | ×${ref} | mean latency | proxy CPU µs/req | errors |`, '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of rows) out.push(`| ${r.contestant} | ${r.rps?.toFixed(0) ?? '—'} | ${r.ratio?.toFixed(2) ?? '—'}× | ${r.meanUs == null ? '—' : (r.meanUs / 1000).toFixed(2) + ' ms'} | ${r.cpuUsPerReq?.toFixed(1) ?? '—'} | ${r.errors} |`);
+  return out.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function cpuPlan() {
@@ -485,7 +546,7 @@ async function main() {
         continue;
       }
       log(`== ${sc.id}: ${sc.title}`);
-      const r = sc.kind === 'idle' ? await runIdle(ctx, sc) : await runThroughput(ctx, sc);
+      const r = sc.kind === 'idle' ? await runIdle(ctx, sc) : sc.kind === 'h2' ? await runH2(ctx, sc) : await runThroughput(ctx, sc);
       results[sc.id] = { title: sc.title, ...r };
       if (r.skipped) log(`${sc.id}: ${r.skipped}`);
     }
@@ -509,7 +570,7 @@ async function main() {
       md.push(r.skipped);
       continue;
     }
-    md.push(sc.kind === 'idle' ? idleTable(r.rows, r.ref) : throughputTable(r.rows, r.ref));
+    md.push(sc.kind === 'idle' ? idleTable(r.rows, r.ref) : sc.kind === 'h2' ? h2Table(r.rows, r.ref) : throughputTable(r.rows, r.ref));
     if (sc.id === 'routers') {
       const g = r.rows.find((x) => x.contestant === 'gantry');
       for (const x of r.rows.filter((y) => y.contestant.startsWith('gantry-10k'))) {

@@ -21,4 +21,6 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 12000 ]; then
   echo "bench: open-files limit is $(ulimit -n); idle-10k needs about 12000 (raise the hard limit: ulimit -Hn)" >&2
 fi
 
+# Node 24 from the node devDependency, as npm scripts have it, also when run.sh is started by hand.
+PATH="$(pwd)/node_modules/.bin:$PATH"
 exec taskset -c "${BENCH_CPU_LOAD:-0}" node bench/run.mjs "$@"

@@ -2,7 +2,7 @@
 // (nginx, HAProxy, Caddy), the undici-Pool baseline and the Gantry instances — with their generated
 // configurations under one temp dir. Every port is on 127.0.0.1 in 19000–19099. Each process is
 // started by the harness under `taskset`, in its own process group, and stopped by its own PID.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, renameSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -28,7 +28,28 @@ export const PORTS = {
   nginx2w: 19013,
   gantry2w: 19014,
   gantry2wApi: 19015,
+  // HTTP/2 contestants: a plain port (readiness checks) and a TLS port with ALPN h2 (h2load).
+  nginxH2: 19016,
+  nginxH2Tls: 19017,
+  haproxyH2: 19018,
+  haproxyH2Tls: 19019,
+  gantryH2: 19020,
+  gantryH2Tls: 19021,
+  gantryH2Api: 19022,
 };
+
+/** tlsFiles makes the one self-signed certificate every HTTP/2 contestant serves (h2load does not verify). */
+export function tlsFiles(dir) {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const both = join(dir, 'both.pem');
+  if (!existsSync(both)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    writeFileSync(both, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
+  }
+  return { cert, key, both };
+}
 const BACKEND_URL = `http://${HOST}:${PORTS.backend}`;
 export const SMALL_BODY = 'hello from the gantry bench backend\n';
 
@@ -105,7 +126,7 @@ ${nginxHttpCommon(dir)}  sendfile on;
 }
 
 /** nginx as the reference proxy: `workers` worker processes, upstream keep-alive, streamed uploads. */
-function nginxProxyConf(dir, port, workers) {
+function nginxProxyConf(dir, port, workers, tls = null) {
   return `${nginxCommon(dir)}worker_processes ${workers};
 events { worker_connections ${MAXCONN}; }
 http {
@@ -117,7 +138,7 @@ ${nginxHttpCommon(dir)}  upstream backend {
   }
   server {
     listen ${HOST}:${port} backlog=4096;
-    client_max_body_size 2m;
+${tls ? `    listen ${HOST}:${tls.port} ssl http2 backlog=4096;\n    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};\n    http2_max_concurrent_streams 250;\n` : ''}    client_max_body_size 2m;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
@@ -133,7 +154,7 @@ ${nginxHttpCommon(dir)}  upstream backend {
 `;
 }
 
-function haproxyConf(port) {
+function haproxyConf(port, tls = null) {
   return `global
   nbthread 1
   maxconn ${MAXCONN}
@@ -150,7 +171,7 @@ defaults
   option forwardfor
 frontend fe
   bind ${HOST}:${port}
-  default_backend be
+${tls ? `  bind ${HOST}:${tls.port} ssl crt ${tls.both} alpn h2,http/1.1\n` : ''}  default_backend be
 backend be
   http-reuse always
   server s1 ${HOST}:${PORTS.backend}
@@ -186,6 +207,14 @@ export function gantryDynamic(extra = []) {
   let s = 'http:\n  routers:\n    bench:\n      rule: "Host(`' + VHOST + '`)"\n      service: bk\n';
   for (const [name, rule] of extra) s += `    ${name}: { rule: ${JSON.stringify(rule)}, service: bk }\n`;
   return s + SERVICE_YAML;
+}
+
+/** gantryH2Dynamic is the one router on both entrypoints (TLS for h2load's `127.0.0.1` authority), with the certificate. */
+function gantryH2Dynamic(tls) {
+  return gantryDynamic([['bench-tls', 'Host(`127.0.0.1`) || Host(`' + VHOST + '`)']]).replace(
+    '    bench-tls: { rule: ',
+    '    bench-tls: { tls: {}, entryPoints: [websecure], rule: ',
+  ) + `tls:\n  certificates:\n    - { certFile: "${tls.cert}", keyFile: "${tls.key}" }\n`;
 }
 
 /**
@@ -355,6 +384,15 @@ export class Servers {
       'gantry-reload': g('gantry-reload', PORTS.gantryReload, PORTS.gantryReloadApi, () => gantryDynamic()),
       'nginx-2w': { port: PORTS.nginx2w, cpus: this.cpu.multi, start: () => this.#startNginx('nginx-2w', PORTS.nginx2w, 2, this.cpu.multi) },
       'gantry-2w': g('gantry-2w', PORTS.gantry2w, PORTS.gantry2wApi, () => gantryDynamic(), 2, this.cpu.multi),
+      'nginx-h2': { port: PORTS.nginxH2, tlsPort: PORTS.nginxH2Tls, cpus: this.cpu.proxy, start: () => this.#startNginx('nginx-h2', PORTS.nginxH2, 1, this.cpu.proxy, { port: PORTS.nginxH2Tls, ...this.#tls() }) },
+      'haproxy-h2': { port: PORTS.haproxyH2, tlsPort: PORTS.haproxyH2Tls, cpus: this.cpu.proxy, start: () => this.#startHaproxy('haproxy-h2', PORTS.haproxyH2, { port: PORTS.haproxyH2Tls, ...this.#tls() }) },
+      'gantry-h2': {
+        port: PORTS.gantryH2,
+        tlsPort: PORTS.gantryH2Tls,
+        cpus: this.cpu.proxy,
+        timeout: 30_000,
+        start: () => this.#startGantry('gantry-h2', PORTS.gantryH2, PORTS.gantryH2Api, () => gantryH2Dynamic(this.#tls()), 1, this.cpu.proxy, PORTS.gantryH2Tls),
+      },
     };
   }
 
@@ -429,20 +467,28 @@ export class Servers {
     }
   }
 
-  #startNginx(name, port, workers, cpus) {
+  #tls() {
+    return tlsFiles(join(this.tmp, 'tls'));
+  }
+
+  tlsPort(id) {
+    return this.defs[id].tlsPort;
+  }
+
+  #startNginx(name, port, workers, cpus, tls = null) {
     const dir = join(this.tmp, name);
     mkdirSync(dir, { recursive: true });
     const conf = join(dir, 'nginx.conf');
-    writeFileSync(conf, nginxProxyConf(dir, port, workers));
+    writeFileSync(conf, nginxProxyConf(dir, port, workers, tls));
     return startProc(name, cpus, 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], this.#opts());
   }
 
-  #startHaproxy() {
-    const dir = join(this.tmp, 'haproxy');
+  #startHaproxy(name = 'haproxy', port = PORTS.haproxy, tls = null) {
+    const dir = join(this.tmp, name);
     mkdirSync(dir, { recursive: true });
     const conf = join(dir, 'haproxy.cfg');
-    writeFileSync(conf, haproxyConf(PORTS.haproxy));
-    return startProc('haproxy', this.cpu.proxy, 'haproxy', ['-db', '-f', conf], this.#opts());
+    writeFileSync(conf, haproxyConf(port, tls));
+    return startProc(name, this.cpu.proxy, 'haproxy', ['-db', '-f', conf], this.#opts());
   }
 
   #startCaddy() {
@@ -460,7 +506,7 @@ export class Servers {
     return startProc('baseline', this.cpu.proxy, process.execPath, [script, `--listen=${HOST}:${PORTS.baseline}`, `--upstream=${BACKEND_URL}`], this.#opts());
   }
 
-  #startGantry(name, port, api, dynamic, workers, cpus) {
+  #startGantry(name, port, api, dynamic, workers, cpus, tlsPort = null) {
     const dir = join(this.tmp, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'dynamic.yaml');
@@ -473,6 +519,7 @@ export class Servers {
       `--providers.file.filename=${file}`,
       '--log.level=ERROR',
       `--workers=${workers}`,
+      ...(tlsPort === null ? [] : [`--entrypoints.websecure.address=${HOST}:${tlsPort}`]),
     ];
     return startProc(name, cpus, process.execPath, args, { ...this.#opts(), cwd: dir });
   }

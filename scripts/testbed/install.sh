@@ -9,7 +9,7 @@ set -eu
 # packages conflict with docker.io), the package counts as present. Without one, dpkg decides.
 PKGS="docker.io:dockerd busybox-static pebble:pebble etcd-server:etcd etcd-client:etcdctl curl:curl
   openssl:openssl ca-certificates nginx:nginx haproxy:haproxy wrk:wrk chromium:chromium
-  slowhttptest:slowhttptest python3:python3"
+  slowhttptest:slowhttptest python3:python3 nghttp2-client:h2load"
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 present() {

@@ -87,8 +87,10 @@ export class Http2Front {
     // The demultiplexer made this TLS socket by hand and its handshake is over, but only a
     // tls.Server clears `secureConnecting`: a session would otherwise wait for a 'secureConnect'
     // that a server-side socket never emits.
-    const t = socket as Duplex & { secureConnecting?: boolean };
+    const t = socket as Duplex & { secureConnecting?: boolean; setNoDelay?: (on: boolean) => unknown };
     if (t.secureConnecting === true) t.secureConnecting = false;
+    // Small frames go out at once: with Nagle's algorithm and delayed ACKs, responses waited ~40 ms.
+    t.setNoDelay?.(true);
     this.server.emit('connection', socket);
   }
 

@@ -49,6 +49,8 @@ export class ConnectionDemux {
   /** handle takes a freshly accepted socket; `http` hands a (possibly TLS) socket to the HTTP server. */
   handle(socket: net.Socket, http: (s: Duplex) => void): void {
     const o = this.#o;
+    // A proxy relays small writes that must not wait for Nagle's algorithm (TLS and HTTP/2 too).
+    socket.setNoDelay(true);
     const routes = o.tcpRoutes();
     const remote = unmap(socket.remoteAddress ?? '');
     const pp = o.proxyProtocol !== null && o.proxyProtocol.contains(remote);
