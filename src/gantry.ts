@@ -8,6 +8,8 @@ import type { StaticConfig } from './config/static/index.js';
 import { Logger } from './observability/logger.js';
 import { AccessLog } from './observability/access-log.js';
 import { UpstreamRegistry } from './upstreams/registry.js';
+import { compileTlsClient, TransportError } from './upstreams/transport.js';
+import { ConfigError } from './errors.js';
 import { ConfigWatcher } from './watcher/watcher.js';
 import type { EntrypointInfo, Snapshot } from './watcher/snapshot.js';
 import { HttpEntrypoint } from './entrypoints/http.js';
@@ -73,6 +75,14 @@ export class Gantry {
     this.#workerStats = opts.workerStats ?? null;
     this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text');
     const t = c.serversTransport;
+    let serversTls;
+    try {
+      serversTls = compileTlsClient({ insecureSkipVerify: t.insecureSkipVerify, rootCAs: [...t.rootCAs] }, opts.cwd, 'serversTransport');
+    } catch (err) {
+      // A CA file that cannot be read is a configuration error, reported as such at start.
+      if (err instanceof TransportError) throw new ConfigError('', err.message);
+      throw err;
+    }
     this.registry = new UpstreamRegistry({
       dialTimeoutMs: t.forwardingTimeouts.dialTimeout,
       responseHeaderTimeoutMs: t.forwardingTimeouts.responseHeaderTimeout,
@@ -80,6 +90,7 @@ export class Gantry {
       insecureSkipVerify: t.insecureSkipVerify,
       client: t.client === 'undici' ? 'undici' : 'gantry',
       maxIdleConnsPerHost: t.maxIdleConnsPerHost,
+      tls: serversTls,
     });
     if (c.accessLog !== null) {
       this.#accessLog = new AccessLog({

@@ -94,7 +94,7 @@ test('active: refused connections and timeouts are DOWN; an expected status is h
       let checks = 0;
       const counting = new HealthCheckRegistry({
         prober: async (url, check, d) => {
-          const r = await registry.prober(url, check, d);
+          const r = await registry.prober(url, check, d, null);
           checks++;
           return r;
         },

@@ -9,7 +9,8 @@ import type { HttpRouterConfig, HttpServiceConfig, LoadBalancerConfig } from '..
 import { ConfigError } from '../errors.js';
 import type { Handler, RequestContext } from '../proxy/context.js';
 import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
-import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamRegistry, UpstreamTransport } from '../upstreams/registry.js';
+import { compileServersTransport } from '../upstreams/transport.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
 import { DEFAULT_MIRROR_MAX_BODY } from '../balancer/mirroring.js';
@@ -41,6 +42,26 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   const services = new Map<string, Handler>();
   const building = new Set<string>();
   const lbServices = new Map<string, LoadBalancerService>();
+  const transports = new Map<string, UpstreamTransport>();
+
+  /**
+   * transportFor resolves a load balancer's `serversTransport` (qualified by merge.ts): none or
+   * `default@internal` is the static one; a named one is compiled once per snapshot and shared,
+   * by what it does, with the previous snapshot's (its pools survive the reload).
+   */
+  const transportFor = (ref: string | undefined): UpstreamTransport => {
+    if (ref === undefined || ref === '' || ref === 'default@internal') return deps.registry.defaultTransport;
+    const done = transports.get(ref);
+    if (done !== undefined) return done;
+    const el = merged.http.serversTransports.get(ref);
+    if (el === undefined) throw new ConfigError('', `serversTransport "${ref}" does not exist`);
+    if (el.config === null) throw new ConfigError('', `serversTransport "${ref}" is invalid: ${el.errors.join('; ')}`);
+    const at = `http.serversTransports.${el.name}`;
+    const t = deps.registry.acquireTransport(compileServersTransport(el.config, deps.cwd, at, deps.registry.transport.client ?? 'gantry'));
+    resources.transports.push(t);
+    transports.set(ref, t);
+    return t;
+  };
 
   const serviceHandler = (name: string): Handler => {
     const done = services.get(name);
@@ -86,6 +107,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   };
 
   const buildLoadBalancer = (name: string, lb: LoadBalancerConfig): Handler => {
+    const transport = transportFor(lb.serversTransport);
     const servers = (lb.servers ?? []).map((s) => {
       const server = deps.registry.acquire(s.url);
       resources.servers.push(server);
@@ -94,7 +116,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     const balancer = createBalancer(lb, servers, name, { stickySecret: deps.stickySecret });
     if (lb.healthCheck) {
       // Probes are shared by (server, check) in the registry: an unchanged reload keeps them running.
-      const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }) });
+      const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }), transport });
       checker.start();
       resources.stoppers.push(checker);
     }
@@ -105,7 +127,8 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         serverName,
         health: deps.health,
         onDone: deps.onDone,
-        fastLane: lb.sticky === undefined && servers.every((s) => deps.registry.ownClient(s.server)),
+        fastLane: lb.sticky === undefined && servers.every((s) => transport.ownClient(s.server)),
+        transport,
       },
       balancer,
       deps.registry,

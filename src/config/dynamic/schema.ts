@@ -66,7 +66,8 @@ export const stickyCookieSchema = z.strictObject({
 export const healthCheckSchema = z.strictObject({
   path: z.string().optional(),
   scheme: z.string().optional(),
-  mode: z.string().optional(),
+  /** `http` (default) or `grpc` (the gRPC Health Checking Protocol). */
+  mode: z.string().refine((m): boolean => ['http', 'grpc'].includes(m.toLowerCase()), { message: 'expected http or grpc' }).optional(),
   hostname: z.string().optional(),
   port: z.number().int().min(1).max(65535).optional(),
   interval: durationSchema.optional(),
@@ -145,6 +146,8 @@ export const tcpServiceSchema = z.strictObject({
       servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
       proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
       terminationDelay: z.number().optional(),
+      /** A `tcp.serversTransports` name (dial and termination delay, PROXY protocol, TLS to the servers). */
+      serversTransport: z.string().optional(),
     })
     .optional(),
   weighted: z.unknown().optional(),
@@ -153,7 +156,8 @@ export const tcpServiceSchema = z.strictObject({
 export const tlsCertificateSchema = z.strictObject({
   certFile: z.string().min(1),
   keyFile: z.string().min(1),
-  stores: z.array(z.string()).optional(),
+  /** As in Traefik, `default` is the only store. */
+  stores: z.array(z.string().refine((n): boolean => n === 'default', { message: 'only the store named "default" exists' })).optional(),
 });
 
 /** Names from a table (Go's cipher suites, curves, TLS versions): an unknown one is reported with the known ones. */

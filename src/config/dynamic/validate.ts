@@ -27,6 +27,7 @@ import {
   type TcpServiceConfig,
   type TlsCertificateConfig,
 } from './schema.js';
+import { serversTransportSchema, tcpServersTransportSchema, tlsStoreSchema, type ServersTransportSchemaConfig, type TcpServersTransportConfig, type TlsStoreConfig } from './transports.js';
 
 /** ElementError is one problem: `path` names the element, `message` is the full text with the exact place. */
 export interface ElementError {
@@ -48,7 +49,7 @@ export interface ValidDynamicConfig {
     readonly routers: Rec<HttpRouterConfig>;
     readonly services: Rec<HttpServiceConfig>;
     readonly middlewares: Rec<HttpMiddlewareConfig>;
-    readonly serversTransports: Rec<unknown>;
+    readonly serversTransports: Rec<ServersTransportSchemaConfig>;
     /** Router defaults pulled in by a router's `profile` (see httpProfileSchema). */
     readonly profiles: Rec<HttpProfileConfig>;
   };
@@ -56,12 +57,13 @@ export interface ValidDynamicConfig {
     readonly routers: Rec<TcpRouterConfig>;
     readonly services: Rec<TcpServiceConfig>;
     readonly middlewares: Rec<unknown>;
+    readonly serversTransports: Rec<TcpServersTransportConfig>;
   };
   readonly udp: Rec<unknown>;
   readonly tls: {
     readonly certificates: readonly TlsCertificateConfig[];
     readonly options: Rec<unknown>;
-    readonly stores: Rec<unknown>;
+    readonly stores: Rec<TlsStoreConfig>;
   };
 }
 
@@ -69,7 +71,7 @@ export const chainSchema = z.strictObject({ middlewares: z.array(z.string().min(
 
 const SECTIONS: Record<string, readonly string[]> = {
   http: ['routers', 'services', 'middlewares', 'serversTransports', 'profiles'],
-  tcp: ['routers', 'services', 'middlewares'],
+  tcp: ['routers', 'services', 'middlewares', 'serversTransports'],
   udp: ['routers', 'services'],
   tls: ['certificates', 'options', 'stores'],
 };
@@ -88,7 +90,7 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
   const err = (path: string, at: string, message: string) => errors.push({ path, message: `${at}: ${message}` });
   const out = {
     http: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj, serversTransports: {} as Obj, profiles: {} as Obj },
-    tcp: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj },
+    tcp: { routers: {} as Obj, services: {} as Obj, middlewares: {} as Obj, serversTransports: {} as Obj },
     udp: {} as Obj,
     tls: { certificates: [] as unknown[], options: {} as Obj, stores: {} as Obj },
   };
@@ -151,8 +153,19 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
           case 'tls.options':
             keep(tlsOptionsSchema, def, elPath, put);
             break;
+          case 'http.serversTransports':
+            keep(serversTransportSchema, def, elPath, put);
+            break;
+          case 'tcp.serversTransports':
+            keep(tcpServersTransportSchema, def, elPath, put);
+            break;
+          case 'tls.stores':
+            // Traefik has one TLS store: any other name would be a store nothing reads.
+            if (el !== 'default') err(elPath, elPath, 'only the store named "default" exists');
+            else keep(tlsStoreSchema, def, elPath, put);
+            break;
           default:
-            // Sections without a schema yet (serversTransports, tls stores …) pass through unchanged.
+            // Sections without a schema (tcp.middlewares, udp) pass through; config/refused.ts refuses them.
             put(structuredClone(def));
         }
       }
