@@ -161,7 +161,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
     try {
       svc.transport.pool(server).dispatch(
-        { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0, reset: svc.transport.noReuse },
+        // A constant servername keeps undici from reconnecting when the Host changes (registry.ts).
+        { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0, reset: svc.transport.noReuse, servername: server.hostHeader } as Dispatcher.DispatchOptions,
         this,
       );
     } catch (err) {

@@ -7,7 +7,7 @@
  * any more is dropped, its pools closed once no other server shares the origin, and a transport
  * no snapshot uses is closed with its pools (Caddy's hosts.go).
  */
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { UpstreamServer } from './server.js';
 import { H1Pool, type UpstreamDispatcher } from './h1/pool.js';
 import { defaultTransport, tlsConnectOptions, transportKey, type TransportOptions, type UpstreamClient } from './transport.js';
@@ -57,8 +57,12 @@ export class UpstreamTransport {
       });
     }
     const host = new URL(server.origin).hostname;
+    // undici would take the TLS server name from each request's Host header (the client's, with
+    // passHostHeader) and reconnect whenever it changes. As in Traefik, the server's certificate is
+    // checked against the server URL's host, or the transport's serverName, whatever the Host.
+    const connector = buildConnector({ timeout: t.dialTimeoutMs, ...(server.origin.startsWith('https:') ? tlsConnectOptions(t, host) : {}) } as buildConnector.BuildOptions);
     return new Pool(server.origin, {
-      connect: { timeout: t.dialTimeoutMs, ...(server.origin.startsWith('https:') ? tlsConnectOptions(t, host) : {}) },
+      connect: (opts, cb) => connector({ ...opts, servername: undefined }, cb),
       keepAliveTimeout: Math.min(t.idleConnTimeoutMs, 4_000),
       keepAliveMaxTimeout: t.idleConnTimeoutMs,
       headersTimeout: t.responseHeaderTimeoutMs,
