@@ -179,6 +179,8 @@ export const tlsOptionsSchema = z.strictObject({
     .optional(),
   sniStrict: z.boolean().optional(),
   preferServerCipherSuites: z.boolean().optional(),
+  /** No session resumption by tickets (TLS 1.2 and 1.3), as Go's SessionTicketsDisabled. */
+  disableSessionTickets: z.boolean().optional(),
 });
 
 export type TlsOptionsSchemaConfig = z.infer<typeof tlsOptionsSchema>;

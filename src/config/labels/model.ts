@@ -10,6 +10,7 @@
  * schemas live with each middleware's factory.
  */
 import * as schema from '../dynamic/schema.js';
+import { passTLSClientCertSchema } from '../../middlewares/passTLSClientCert/index.js';
 
 export type Scalar = 'string' | 'number' | 'boolean' | 'any';
 
@@ -176,7 +177,7 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
   ipAllowList: object({ sourceRange: strList, ipStrategy, rejectStatusCode: num }),
   ipWhiteList: object({ sourceRange: strList, ipStrategy }),
   inFlightReq: object({ amount: num, sourceCriterion }),
-  passTLSClientCert: object({ pem: bool, info: any }),
+  passTLSClientCert: object({ pem: bool, info: fromZod(passTLSClientCertSchema.shape.info) }),
   rateLimit: object({ average: num, period: str, burst: num, sourceCriterion }),
   redirectRegex: object({ regex: str, replacement: str, permanent: bool }),
   redirectScheme: object({ scheme: str, port: str, permanent: bool }),

@@ -134,6 +134,12 @@ export class AcmeResolver {
         wants.set(key, this.#wants.get(key) ?? { domains, failures: 0, notBefore: 0, renew: false });
       }
     }
+    // tls.stores.default.defaultGeneratedCert: this resolver also obtains the default certificate.
+    const gen = s.merged.tls.store?.config.defaultGeneratedCert;
+    if (gen !== undefined && gen.resolver === this.name) {
+      const domains = [...new Set([gen.domain.main, ...(gen.domain.sans ?? [])].map((d) => d.toLowerCase()))];
+      wants.set(domains.join(','), this.#wants.get(domains.join(',')) ?? { domains, failures: 0, notBefore: 0, renew: false });
+    }
     this.#wants = wants;
     this.#kick();
   }
