@@ -32,7 +32,7 @@ export interface TcpEntrypointRoutes {
   plainCatchAllOnly: boolean;
 }
 
-export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger, cwd = process.cwd()): Map<string, TcpEntrypointRoutes> {
+export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger, cwd = process.cwd(), defaults: readonly string[] = entrypoints): Map<string, TcpEntrypointRoutes> {
   const services = new Map<string, TcpService>();
   const service = (name: string): TcpService => {
     const done = services.get(name);
@@ -62,7 +62,7 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
       const mode = r.tls === undefined ? null : r.tls.passthrough === true ? 'passthrough' : 'terminate';
       const tlsOptions = mode === 'terminate' && r.tls?.options !== undefined ? { ref: r.tls.options, provider: el.provider } : null;
       const route: TcpRoute = { name: el.name, tls: mode, tlsOptions, service: svc };
-      const eps = r.entryPoints ?? entrypoints;
+      const eps = r.entryPoints ?? defaults;
       for (const ep of eps) {
         if (!entrypoints.includes(ep)) {
           el.errors.push(`entryPoint "${ep}" does not exist`);

@@ -171,17 +171,33 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   // Routers: build each one alone; a failure disables that router only.
   const perEntrypoint = new Map<string, CompiledRouter[]>();
   for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
+  // Traefik: when some entrypoints are asDefault, routers without entryPoints go only to those.
+  const defaultEps = deps.entrypoints.some((e) => e.asDefault === true) ? deps.entrypoints.filter((e) => e.asDefault === true) : deps.entrypoints;
   for (const el of merged.http.routers.values()) {
     if (el.config === null) continue;
     const r: HttpRouterConfig = el.config;
     try {
       const compiled = compileHttpRule(r.rule);
-      let handler = serviceHandler(r.service);
+      let own = serviceHandler(r.service);
       const mws = r.middlewares ?? [];
-      for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
-      const direct = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
+      for (let i = mws.length - 1; i >= 0; i--) own = buildMiddleware(mws[i]!, own, []);
+      const ownDirect = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
+      // The entrypoint's middlewares go in front of the router's own, built once per list.
+      const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; names: string[] }>();
+      const chainFor = (epMws: readonly string[]) => {
+        const key = epMws.join('\0');
+        let c = chains.get(key);
+        if (c === undefined) {
+          let handler = own;
+          for (let i = epMws.length - 1; i >= 0; i--) handler = buildMiddleware(qualify(epMws[i]!, el.provider), handler, []);
+          // The fast lane serves only routers with no middleware at all, the entrypoint's included.
+          c = { handler, direct: epMws.length === 0 ? ownDirect : null, names: [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
+          chains.set(key, c);
+        }
+        return c;
+      };
       const tls = r.tls !== undefined;
-      const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
+      const eps = r.entryPoints ?? defaultEps.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];
       for (const epName of eps) {
         const ep = deps.entrypoints.find((e) => e.name === epName);
@@ -190,8 +206,16 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
           continue;
         }
         if (ep.tls !== tls) continue;
+        let chain;
+        try {
+          chain = chainFor(ep.middlewares ?? []);
+        } catch (err) {
+          // A missing entrypoint middleware (global auth, say) keeps the router off that entrypoint only.
+          el.errors.push(`entryPoints.${epName}.http.middlewares: ${errorText(err)}`);
+          continue;
+        }
         using.push(epName);
-        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, direct, compiled, service: r.service });
+        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler: chain.handler, direct: chain.direct, compiled, service: r.service, middlewares: chain.names });
       }
       (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
       if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');
@@ -213,7 +237,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const [ep, routers] of perEntrypoint) {
     tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
   }
-  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, deps.cwd);
+  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, deps.cwd, defaultEps.map((e) => e.name));
   return new Snapshot(
     version,
     tables,

@@ -42,6 +42,13 @@ export class SnapshotResources {
 export interface EntrypointInfo {
   name: string;
   tls: boolean;
+  /**
+   * `entryPoints.<name>.http.middlewares`: run before each router's own on this entrypoint; bare
+   * names resolve in the router's provider, as the router's own do (Traefik's entrypoint model).
+   */
+  middlewares?: readonly string[];
+  /** `asDefault`: routers without entryPoints go to the asDefault entrypoints when any is set. */
+  asDefault?: boolean;
 }
 
 export interface CompiledRouter {
@@ -53,6 +60,8 @@ export interface CompiledRouter {
   direct: LoadBalancerService | null;
   compiled: CompiledRule;
   service: string;
+  /** The middlewares in front of the service on this entrypoint, in run order (the entrypoint's, then the router's). */
+  middlewares?: readonly string[];
 }
 
 export class Snapshot {

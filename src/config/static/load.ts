@@ -143,7 +143,10 @@ function finish(tree: SourceTree, ctx: Context): StaticConfig {
   const cfg = result.data;
 
   absolutePaths(cfg, ctx.cwd);
-  for (const ep of Object.values(cfg.entryPoints)) ep.transport.lifeCycle.graceTimeOut ??= cfg.lifecycle.graceTimeout;
+  for (const ep of Object.values(cfg.entryPoints)) {
+    ep.transport.lifeCycle.graceTimeOut ??= cfg.lifecycle.graceTimeout;
+    ep.transport.lifeCycle.requestAcceptGraceTimeout ??= cfg.lifecycle.requestAcceptGraceTimeout;
+  }
   return deepFreeze(cfg) as StaticConfig;
 }
 

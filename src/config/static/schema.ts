@@ -87,7 +87,11 @@ const entryPointSchema = z
     forwardedHeaders: trustSchema,
     transport: group({
       respondingTimeouts: group({ readTimeout: ms('60s'), writeTimeout: ms('0s'), idleTimeout: ms('180s') }),
-      lifeCycle: group({ requestAcceptGraceTimeout: ms('0s'), graceTimeOut: durationSchema.transform((v) => parseDuration(v)!).optional() }),
+      /** Per entrypoint; each defaults to the top-level `lifecycle` value (load.ts). */
+      lifeCycle: group({
+        requestAcceptGraceTimeout: durationSchema.transform((v) => parseDuration(v)!).optional(),
+        graceTimeOut: durationSchema.transform((v) => parseDuration(v)!).optional(),
+      }),
       keepAliveMaxRequests: z.number().int().min(0).prefault(0),
       keepAliveMaxTime: ms('0s'),
     }),
