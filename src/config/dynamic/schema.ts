@@ -12,6 +12,20 @@ export const durationSchema = z.union([z.string(), z.number()]).refine((v) => pa
   message: 'not a duration (use e.g. "500ms", "10s", "1m")',
 });
 
+/** signedMs reads a duration that may start with `-` (Traefik's "negative: no bound / at once"); null when it is none. */
+export function signedMs(v: string | number): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v * 1000 : null;
+  const t = v.trim();
+  if (t.startsWith('-')) {
+    const n = parseDuration(t.slice(1));
+    return n === null ? null : -n;
+  }
+  return parseDuration(t);
+}
+
+/** A duration that may be negative (`-1`, "-1s"). */
+export const signedDurationSchema = z.union([z.string(), z.number()]).refine((v) => signedMs(v) !== null, { message: 'not a duration (use e.g. "100ms", "-1")' });
+
 const tlsDomainSchema = z.strictObject({ main: z.string().min(1), sans: z.array(z.string()).optional() });
 
 const httpRouterTlsSchema = z.strictObject({
@@ -49,7 +63,12 @@ export const httpProfileSchema = z.strictObject({
 });
 
 export const serverSchema = z.strictObject({
-  url: z.string().refine(isHttpUrl, { message: 'not an http:// or https:// URL' }),
+  url: z.string().superRefine((u, ctx) => {
+    if (isHttpUrl(u)) return;
+    // Traefik's h2c:// speaks cleartext HTTP/2 to the server; Gantry's clients are HTTP/1.1 only.
+    if (/^h2c:\/\//i.test(u)) ctx.addIssue({ code: 'custom', message: 'h2c:// servers: not supported yet (HTTP/2 to servers is issue 13)' });
+    else ctx.addIssue({ code: 'custom', message: 'not an http:// or https:// URL' });
+  }),
   weight: z.number().int().min(0).optional(),
   preservePath: z.boolean().optional(),
 });
@@ -61,6 +80,11 @@ export const stickyCookieSchema = z.strictObject({
   sameSite: z.enum(['none', 'lax', 'strict', 'None', 'Lax', 'Strict', '']).optional(),
   maxAge: z.number().int().optional(),
   path: z.string().optional(),
+  /** The cookie's Domain attribute: a host name (a leading dot is dropped, as Go does); an IP address is not allowed. */
+  domain: z
+    .string()
+    .refine((d): boolean => d === '' || (/^\.?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(d) && !/^\.?[\d.]+$/.test(d)), { message: 'not a cookie domain (a host name such as example.com)' })
+    .optional(),
 });
 
 export const healthCheckSchema = z.strictObject({
@@ -86,7 +110,12 @@ export const loadBalancerSchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
   passHostHeader: z.boolean().optional(),
   serversTransport: z.string().optional(),
-  responseForwarding: z.strictObject({ flushInterval: durationSchema.optional() }).optional(),
+  /**
+   * flushInterval bounds how long response bytes may wait before reaching the client (negative: no
+   * wait). Gantry writes each chunk as soon as it reads it from the server — Traefik's -1 — so
+   * every value is met (forward.ts); none makes it hold data back.
+   */
+  responseForwarding: z.strictObject({ flushInterval: signedDurationSchema.optional() }).optional(),
 });
 
 export const weightedSchema = z.strictObject({

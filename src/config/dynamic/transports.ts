@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { CIPHER_SUITES, TLS_VERSIONS } from '../../tls/options.js';
-import { parseDuration } from '../duration.js';
-import { durationSchema } from './schema.js';
+import { durationSchema, signedDurationSchema, signedMs } from './schema.js';
 
 /** A PEM file path or the PEM text itself (Traefik's FileOrContent). */
 const fileOrContent = z.string().min(1, 'is empty');
@@ -53,19 +52,8 @@ export const serversTransportSchema = z.strictObject({
   disableHTTP2: z.boolean().optional(),
 });
 
-/** A duration that may be negative (Traefik's terminationDelay: negative = no bound). */
-const signedDuration = z.union([z.string(), z.number()]).refine((v) => signedMs(v) !== null, { message: 'not a duration (use e.g. "100ms", "-1s")' });
-
-/** signedMs reads a duration that may start with `-`; null when it is none. */
-export function signedMs(v: string | number): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v * 1000 : null;
-  const t = v.trim();
-  if (t.startsWith('-')) {
-    const n = parseDuration(t.slice(1));
-    return n === null ? null : -n;
-  }
-  return parseDuration(t);
-}
+const signedDuration = signedDurationSchema;
+export { signedMs };
 
 /** `tcp.serversTransports.<name>`: dial, keep-alive probes, half-close delay, PROXY protocol and TLS to servers. */
 export const tcpServersTransportSchema = z.strictObject({
