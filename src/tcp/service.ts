@@ -63,6 +63,11 @@ export class TcpService {
     this.#tls = opts.tls ?? null;
   }
 
+  /** settings are the resolved connection settings (for the API and tests). */
+  get settings(): { dialTimeoutMs: number; terminationDelayMs: number; dialKeepAliveMs: number; proxyProtocol: 1 | 2 | null; tls: TlsClientOptions | null } {
+    return { dialTimeoutMs: this.#dialTimeoutMs, terminationDelayMs: this.#terminationDelayMs, dialKeepAliveMs: this.#keepAliveMs, proxyProtocol: this.proxyProtocol, tls: this.#tls };
+  }
+
   /** #dial opens the connection to a server: plain, or TLS for a server marked `tls`. */
   #dial(s: TcpServer): { socket: net.Socket; ready: string } {
     const keepAlive = this.#keepAliveMs >= 0;

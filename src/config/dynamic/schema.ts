@@ -244,6 +244,7 @@ export interface DynamicConfig {
     routers?: Record<string, unknown>;
     services?: Record<string, unknown>;
     middlewares?: Record<string, unknown>;
+    serversTransports?: Record<string, unknown>;
   };
   udp?: Record<string, unknown>;
   tls?: {
