@@ -11,6 +11,7 @@ import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.j
 import { parseRule } from '../../router/rule/parser.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
+import { findRefused, refusalMessage } from '../refused.js';
 import {
   httpProfileSchema,
   httpRouterSchema,
@@ -100,6 +101,22 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     return { config: deepFreeze(out) as ValidDynamicConfig, errors };
   }
   const top = (config ?? {}) as Obj;
+  // Options the schemas know but Gantry cannot honour yet (refused.ts): the section or element
+  // that sets one is refused with the reason, as an invalid one would be.
+  const refused = new Map<string, string[]>();
+  for (const f of findRefused(top, Object.keys(SECTIONS))) {
+    const s = f.segments;
+    const key = s.length <= 2 ? s.join('.') : s[1] === 'certificates' ? `${s[0]}.${s[1]}[${s[2]}]` : `${s[0]}.${s[1]}.${s[2]}`;
+    const list = refused.get(key) ?? [];
+    list.push(`${formatPath('', s.map((x) => (typeof x === 'number' ? x : String(x))))}: ${refusalMessage(f.refusal)}`);
+    refused.set(key, list);
+  }
+  const refuse = (path: string): boolean => {
+    const msgs = refused.get(path);
+    if (msgs === undefined) return false;
+    for (const m of msgs) errors.push({ path, message: m });
+    return true;
+  };
   for (const [name, value] of Object.entries(top)) {
     const subs = SECTIONS[name];
     if (!subs) {
@@ -118,9 +135,10 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
         continue;
       }
       if (v === null || v === undefined) continue;
+      if (refuse(path)) continue;
       if (path === 'tls.certificates') {
         if (!Array.isArray(v)) err(path, path, 'expected a list of certificates');
-        else v.forEach((c, i) => keep(tlsCertificateSchema, c, `${path}[${i}]`, (d) => out.tls.certificates.push(d)));
+        else v.forEach((c, i) => refuse(`${path}[${i}]`) || keep(tlsCertificateSchema, c, `${path}[${i}]`, (d) => out.tls.certificates.push(d)));
         continue;
       }
       if (!isObj(v)) {
@@ -131,6 +149,7 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       for (const [el, def] of Object.entries(v)) {
         const elPath = `${path}.${el}`;
         const put = (d: unknown) => (target[el] = d);
+        if (refuse(elPath)) continue;
         switch (path) {
           case 'http.routers':
             router(httpRouterSchema, def, elPath, 'http', put);

@@ -1,0 +1,101 @@
+/**
+ * ACME options against Pebble (the test bed; Pebble validates on 127.0.0.1:18880, so Gantry listens
+ * there and this file runs alone like acme.test.ts): `keyType` (an RSA key for the certificate),
+ * `certificatesDuration` (a renewal window that follows from it: Pebble's 5-year certificates are
+ * due at once when certificates are said to last 16 years), `preferredChain` (no alternate chain
+ * of that name: the default one is kept), and `tls.stores.default.defaultGeneratedCert` (the
+ * resolver obtains the default certificate, served for names no other covers).
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { startBackend, startGantry, tempDir, waitFor, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { loadTestbed, requireComponent } from '../helpers/testbed.js';
+import { httpsGet } from '../fixtures/tls/https-get.js';
+
+const skip = requireComponent('pebble');
+const tb = loadTestbed();
+const tmp = tempDir('gantry-acme-options-');
+let backend: Backend;
+let g: GantryProcess | null = null;
+let trust: string[] = [];
+
+before(async () => {
+  backend = await startBackend('acme-options');
+  if (skip !== undefined) return;
+  const listenerCa = fs.readFileSync(tb.pebble!.listenerCa, 'utf8');
+  const get = (p: string) =>
+    new Promise<string>((resolve, reject) => {
+      https.get(`${tb.pebble!.mgmtUrl}${p}`, { ca: listenerCa }, (res) => {
+        let b = '';
+        res.setEncoding('utf8').on('data', (d: string) => (b += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`${p}: ${res.statusCode}`))));
+      }).on('error', reject);
+    });
+  trust = [await get('/roots/0'), await get('/intermediates/0')];
+});
+
+after(async () => {
+  await g?.stop();
+  await backend?.close();
+  tmp.cleanup();
+});
+
+test('keyType, certificatesDuration, preferredChain and tls.stores.default.defaultGeneratedCert', { skip }, async () => {
+  const sfx = randomBytes(3).toString('hex');
+  const appHost = `app-${sfx}.test`;
+  const defaultHost = `default-${sfx}.test`;
+  const file = path.join(tmp.dir, 'dyn.yaml');
+  fs.writeFileSync(
+    file,
+    `http:
+  routers:
+    app:
+      rule: Host(\`${appHost}\`)
+      service: app
+      tls: { certResolver: le }
+  services:
+    app: { loadBalancer: { servers: [{ url: "${backend.url}" }] } }
+tls:
+  stores:
+    default:
+      defaultGeneratedCert:
+        resolver: le
+        domain: { main: ${defaultHost} }
+`,
+  );
+  const p = tb.pebble!;
+  g = await startGantry(
+    [
+      '--workers=1',
+      `--entrypoints.web.address=127.0.0.1:${p.httpPort}`,
+      `--entrypoints.websecure.address=127.0.0.1:${p.tlsPort}`,
+      '--api.address=127.0.0.1:0',
+      `--providers.file.filename=${file}`,
+      `--certificatesResolvers.le.acme.caServer=${p.url}`,
+      `--certificatesResolvers.le.acme.storage=${path.join(tmp.dir, 'acme.json')}`,
+      '--certificatesResolvers.le.acme.httpChallenge.entryPoint=web',
+      '--certificatesResolvers.le.acme.keyType=RSA2048',
+      '--certificatesResolvers.le.acme.preferredChain=No Such Root',
+      '--certificatesResolvers.le.acme.certificatesDuration=140000',
+      '--certificatesResolvers.le.acme.renewCheckInterval=1s',
+    ],
+    { entrypoints: ['web', 'websecure'], env: { NODE_EXTRA_CA_CERTS: p.listenerCa } },
+  );
+  const port = g.port('websecure');
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === appHost, 30_000);
+  const app = await httpsGet(port, appHost, '/', trust);
+  assert.equal(app.status, 200);
+  // An RSA key: the certificate has a modulus (an EC one has a curve instead).
+  assert.equal(typeof (app.cert as { modulus?: string }).modulus, 'string');
+  assert.equal((app.cert as { bits?: number }).bits, 2048);
+  // preferredChain names no alternate Pebble offers: the default chain verifies against Pebble's root.
+  // defaultGeneratedCert: names no certificate covers get the resolver's certificate for the domain.
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === defaultHost, 30_000);
+  await waitFor(async () => (await httpsGet(port, `unknown-${sfx}.test`, '/', undefined)).cert.subjectaltname === `DNS:${defaultHost}`, 5000);
+  // certificatesDuration 16 years: renewBefore is a third of it (over 5 years), so Pebble's certificates are due now.
+  await g.waitForLog((l) => l.msg === 'acme: certificate renewed' && String(l['domains']) === appHost, 30_000);
+});
