@@ -55,6 +55,11 @@ export const REFUSED: readonly Refusal[] = [
   { path: 'metrics.prometheus.addRoutersLabels', why: PROMETHEUS },
   { path: 'metrics.prometheus.addServicesLabels', why: PROMETHEUS },
 
+  { path: 'providers.rest.insecure', why: 'the REST provider is served on the API address only', allows: isFalse },
+
+  // The HTTPS redirection of an entrypoint answers before any router: Traefik's default priority (MaxInt32 - 1) only.
+  { path: 'entryPoints.*.http.redirections.entryPoint.priority', why: 'the redirection applies before every router of the entrypoint', allows: (v) => Number(v) >= 2147483646 },
+
   // Servers transports: SPIFFE needs a workload API agent Gantry does not talk to.
   { path: 'http.serversTransports.*.spiffe', why: 'SPIFFE workload API' },
   { path: 'tcp.serversTransports.*.tls.spiffe', why: 'SPIFFE workload API' },
@@ -70,6 +75,7 @@ export const REFUSED: readonly Refusal[] = [
 
   // Middleware options that would do nothing.
   { path: 'http.middlewares.*.buffering.retryExpression', why: 'use the retry middleware' },
+  { path: 'http.middlewares.*.buffering.memResponseBodyBytes', why: 'responses are streamed, never buffered; maxResponseBodyBytes still applies' },
   { path: 'http.middlewares.*.headers.sslRedirect', why: '', message: `sslRedirect ${V3_REMOVED}` },
   { path: 'http.middlewares.*.headers.sslTemporaryRedirect', why: '', message: `sslTemporaryRedirect ${V3_REMOVED}` },
   { path: 'http.middlewares.*.headers.sslHost', why: '', message: `sslHost ${V3_REMOVED}` },

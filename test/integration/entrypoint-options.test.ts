@@ -3,7 +3,8 @@
  * own on that entrypoint (bare names in the router's provider; a missing one keeps the router off
  * the entrypoint; the fast lane never skips them), `asDefault`, `respondingTimeouts.writeTimeout`,
  * `keepAliveMaxRequests` and `keepAliveMaxTime` on both lanes, `requestAcceptGraceTimeout` (top
- * level and per entrypoint, with /ping answering 503 meanwhile) and `log.filePath`.
+ * level and per entrypoint, with /ping answering 503 meanwhile), `encodedCharacters`,
+ * `proxyProtocol.insecure`, `forwardedHeaders.insecure` and `log.filePath`.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,10 +82,13 @@ tcp:
       ...ep('timed', 'transport.respondingTimeouts.writeTimeout=500ms', 'asDefault=true'),
       ...ep('counted', 'transport.keepAliveMaxRequests=3', 'asDefault=true'),
       ...ep('aged', 'transport.keepAliveMaxTime=300ms', 'asDefault=true'),
+      ...ep('encoded', 'http.encodedCharacters.allowEncodedSlash=true', 'http.encodedCharacters.allowEncodedBackSlash=true', 'asDefault=true'),
+      ...ep('pp', 'proxyProtocol.insecure=true', 'asDefault=true'),
+      ...ep('fwd', 'forwardedHeaders.insecure=true', 'asDefault=true'),
       '--api.address=127.0.0.1:0',
       `--providers.file.filename=${file}`,
     ],
-    { entrypoints: ['guarded', 'order', 'plain', 'timed', 'counted', 'aged'] },
+    { entrypoints: ['guarded', 'order', 'plain', 'timed', 'counted', 'aged', 'encoded', 'pp', 'fwd'] },
   );
 });
 
@@ -278,4 +282,28 @@ test('log.filePath: the log goes to the file, in the configured format', async (
     assert.equal(await bad.exited, 1);
     assert.match(bad.logText(), /log\.filePath: cannot open .*ENOENT/);
   }
+});
+
+test('encodedCharacters: encoded slashes and backslashes are refused unless the entrypoint allows them', async () => {
+  for (const p of ['/a%2Fb', '/a%5Cb']) {
+    assert.equal((await get(url('order', p), { host: 'open.test' })).status, 400, `${p} on a default entrypoint`);
+    const r = await getJSON<{ url: string }>(url('encoded', p), { host: 'open.test' });
+    assert.equal(r.status, 200, p);
+    assert.equal(r.json.url, p, 'forwarded as it came');
+  }
+});
+
+test('proxyProtocol.insecure takes a PROXY header from anyone; forwardedHeaders.insecure trusts X-Forwarded-For from anyone', async () => {
+  const viaProxy = await new Promise<string>((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port: g.port('pp') }, () => s.write('PROXY TCP4 203.0.113.7 127.0.0.1 40000 80\r\nGET / HTTP/1.1\r\nhost: open.test\r\nconnection: close\r\n\r\n'));
+    let b = '';
+    s.setEncoding('latin1').on('data', (d: string) => (b += d));
+    s.on('end', () => resolve(b));
+    s.on('error', reject);
+  });
+  assert.match(viaProxy, /"x-real-ip":"203\.0\.113\.7"/);
+  const trusted = await getJSON<{ headers: Record<string, string> }>(url('fwd'), { host: 'open.test', 'x-forwarded-for': '198.51.100.1' });
+  assert.equal(trusted.json.headers['x-forwarded-for'], '198.51.100.1, 127.0.0.1');
+  const untrusted = await getJSON<{ headers: Record<string, string> }>(url('order'), { host: 'open.test', 'x-forwarded-for': '198.51.100.1' });
+  assert.equal(untrusted.json.headers['x-forwarded-for'], '127.0.0.1');
 });

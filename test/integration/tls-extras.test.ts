@@ -7,6 +7,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -27,6 +28,7 @@ let file: string;
 let yaml: string;
 const closers: Array<() => void> = [];
 let storeCert: { cert: string; key: string };
+let rich: { cert: string; key: string };
 let ppSeen = '';
 
 async function listen(server: net.Server): Promise<number> {
@@ -39,7 +41,16 @@ before(async () => {
   ca = makeCA(path.join(tmp.dir, 'ca'));
   clientCA = makeCA(path.join(tmp.dir, 'client-ca'), 'Gantry Client CA');
   client = clientCA.leaf('client', ['client.example'], 2, 'clientAuth', ['email:ops@client.example', 'URI:spiffe://client/ops']);
-  const leaf = ca.leaf('server', ['pass.test', 'tickets.test', 'plain.test', 'db.test', 'upstream.internal']);
+  // A CA and a client certificate with every distinguished-name attribute passTLSClientCert can report.
+  const richDir = path.join(tmp.dir, 'rich');
+  fs.mkdirSync(richDir);
+  const ossl = (args: string[]) => execFileSync('openssl', args, { cwd: richDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/DC=org/DC=cheese/C=FR/ST=Occitanie/L=Toulouse/O=Cheese/serialNumber=99/CN=Rich CA']);
+  ossl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/DC=org/DC=cheese/C=FR/ST=Occitanie/L=Toulouse/O=Cheese/OU=Ops/OU=Dev/serialNumber=7/CN=rich.client']);
+  fs.writeFileSync(path.join(richDir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  ossl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '5', '-days', '2', '-extfile', 'client.ext', '-out', 'client.crt']);
+  rich = { cert: path.join(richDir, 'client.crt'), key: path.join(richDir, 'client.key') };
+  const leaf = ca.leaf('server', ['rich.test', 'pass.test', 'tickets.test', 'plain.test', 'db.test', 'upstream.internal']);
   storeCert = ca.leaf('store-default', ['fallback.example']);
   backend = await startBackend('app');
   // A TLS server that wants Gantry's client certificate and answers `tls:<what it got>`.
@@ -63,6 +74,11 @@ before(async () => {
       service: app
       middlewares: [certs]
       tls: { options: optionalmtls }
+    rich:
+      rule: Host(\`rich.test\`)
+      service: app
+      middlewares: [allinfo]
+      tls: { options: richmtls }
     tickets:
       rule: Host(\`tickets.test\`)
       service: app
@@ -82,6 +98,11 @@ before(async () => {
           serialNumber: true
           subject: { commonName: true, country: true, organization: true }
           issuer: { commonName: true }
+    allinfo:
+      passTLSClientCert:
+        info:
+          subject: { country: true, province: true, locality: true, organization: true, organizationalUnit: true, commonName: true, serialNumber: true, domainComponent: true }
+          issuer: { country: true, province: true, locality: true, organization: true, commonName: true, serialNumber: true, domainComponent: true }
   services:
     app:
       loadBalancer:
@@ -126,6 +147,8 @@ tls:
   options:
     optionalmtls:
       clientAuth: { caFiles: [${clientCA.caCert}], clientAuthType: VerifyClientCertIfGiven }
+    richmtls:
+      clientAuth: { caFiles: [${path.join(richDir, 'ca.crt')}], clientAuthType: RequireAndVerifyClientCert }
     notickets:
       disableSessionTickets: true
     tcpmtls:
@@ -176,6 +199,14 @@ test('passTLSClientCert: pem and info in Traefik formats; headers a client made 
   assert.equal(none.status, 200);
   assert.equal(none.json.headers['x-forwarded-tls-client-cert'], undefined);
   assert.equal(none.json.headers['x-forwarded-tls-client-cert-info'], undefined);
+});
+
+test('passTLSClientCert: every subject and issuer attribute, in Traefik order', async () => {
+  const r = await get('rich.test', { cert: fs.readFileSync(rich.cert), key: fs.readFileSync(rich.key), ca: ca.caPem });
+  assert.equal(r.status, 200);
+  const info = decodeURIComponent(r.json.headers['x-forwarded-tls-client-cert-info']!.replace(/\+/g, ' '));
+  assert.equal(info, 'Subject="DC=org,DC=cheese,C=FR,ST=Occitanie,L=Toulouse,O=Cheese,OU=Ops,OU=Dev,SN=7,CN=rich.client";Issuer="DC=org,DC=cheese,C=FR,ST=Occitanie,L=Toulouse,O=Cheese,SN=99,CN=Rich CA"');
+  assert.equal(r.json.headers['x-forwarded-tls-client-cert'], undefined, 'pem not asked');
 });
 
 test('tls.options.disableSessionTickets: a session is not resumed; with the default options it is', async () => {

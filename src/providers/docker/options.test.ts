@@ -61,3 +61,22 @@ test('docker API client: tls (CA, client certificate, insecureSkipVerify) and ht
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('docker: watch false reads the containers once and opens no events stream', async (t) => {
+  const { FakeDocker } = await import('./fake-docker.test-util.js');
+  const { DockerProvider } = await import('./provider.js');
+  const { silentLogger } = await import('../../observability/logger.js');
+  const fake = new FakeDocker();
+  await fake.listen();
+  fake.containers.set('a', hostContainer('a', 'web', { 'gantry.http.routers.web.rule': 'Host(`web.test`)', 'gantry.http.services.web.loadbalancer.server.port': '18001' }));
+  const provider = new DockerProvider({ endpoint: fake.endpoint, watch: false });
+  t.after(async () => {
+    await provider.stop();
+    await fake.close();
+  });
+  const msgs: unknown[] = [];
+  await provider.start((m) => msgs.push(m), silentLogger);
+  assert.equal(msgs.length, 1);
+  assert.ok(fake.calls.some((c) => c.endsWith('/containers/json')), fake.calls.join(' '));
+  assert.equal(fake.calls.some((c) => c.endsWith('/events')), false, 'no events stream');
+});
