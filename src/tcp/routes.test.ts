@@ -46,3 +46,16 @@ test('TCP services: load balancer and tcp.serversTransports settings, a named tr
   assert.equal(settings('missing'), undefined);
   assert.match(merged.tcp.routers.get('e@file')!.errors.join(' '), /serversTransport "nosuch@file" does not exist/);
 });
+
+test('TCP servers: weights spread connections (smooth weighted round robin); weight 0 takes none', async () => {
+  const { TcpService } = await import('./service.js');
+  const svc = new TcpService('s@file', [
+    { address: 'a:1', host: 'a', port: 1, weight: 3 },
+    { address: 'b:1', host: 'b', port: 1, weight: 1 },
+    { address: 'c:1', host: 'c', port: 1, weight: 0 },
+  ], null, silentLogger);
+  const picks = Array.from({ length: 8 }, () => svc.pick(new Set()));
+  assert.deepEqual(picks.filter((i) => i === 0).length, 6);
+  assert.deepEqual(picks.filter((i) => i === 1).length, 2);
+  assert.equal(picks.includes(2), false);
+});

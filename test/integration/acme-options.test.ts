@@ -4,13 +4,16 @@
  * `certificatesDuration` (a renewal window that follows from it: Pebble's 5-year certificates are
  * due at once when certificates are said to last 16 years), `preferredChain` (no alternate chain
  * of that name: the default one is kept), and `tls.stores.default.defaultGeneratedCert` (the
- * resolver obtains the default certificate, served for names no other covers).
+ * resolver obtains the default certificate, served for names no other covers), and a TCP router's
+ * `tls.certResolver` (its HostSNI name gets a certificate, the TCP route terminates TLS with it).
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { startBackend, startGantry, tempDir, waitFor, type Backend, type GantryProcess } from '../helpers/gantry.js';
 import { loadTestbed, requireComponent } from '../helpers/testbed.js';
@@ -22,6 +25,7 @@ const tmp = tempDir('gantry-acme-options-');
 let backend: Backend;
 let g: GantryProcess | null = null;
 let trust: string[] = [];
+let echo: net.Server | null = null;
 
 before(async () => {
   backend = await startBackend('acme-options');
@@ -39,13 +43,18 @@ before(async () => {
 });
 
 after(async () => {
+  echo?.close();
   await g?.stop();
   await backend?.close();
   tmp.cleanup();
 });
 
-test('keyType, certificatesDuration, preferredChain and tls.stores.default.defaultGeneratedCert', { skip }, async () => {
+test('keyType, certificatesDuration, preferredChain, tls.stores.default.defaultGeneratedCert, a TCP router certResolver', { skip }, async () => {
   const sfx = randomBytes(3).toString('hex');
+  const tcpHost = `tcp-${sfx}.test`;
+  echo = net.createServer((sock) => sock.once('data', (d: Buffer) => sock.end(`echo:${d.toString()}`)));
+  await new Promise<void>((r) => echo!.listen(0, '127.0.0.1', r));
+  const echoPort = (echo!.address() as net.AddressInfo).port;
   const appHost = `app-${sfx}.test`;
   const defaultHost = `default-${sfx}.test`;
   const file = path.join(tmp.dir, 'dyn.yaml');
@@ -59,6 +68,20 @@ test('keyType, certificatesDuration, preferredChain and tls.stores.default.defau
       tls: { certResolver: le }
   services:
     app: { loadBalancer: { servers: [{ url: "${backend.url}" }] } }
+tcp:
+  routers:
+    echo:
+      rule: HostSNI(\`${tcpHost}\`)
+      entryPoints: [websecure]
+      service: echo
+      tls: { certResolver: le }
+    named:
+      rule: HostSNI(\`${tcpHost.replace('tcp-', 'tcpd-')}\`)
+      entryPoints: [websecure]
+      service: echo
+      tls: { certResolver: le, domains: [{ main: ${tcpHost.replace('tcp-', 'tcpd-')}, sans: [${tcpHost.replace('tcp-', 'tcps-')}] }] }
+  services:
+    echo: { loadBalancer: { servers: [{ address: "127.0.0.1:${echoPort}" }] } }
 tls:
   stores:
     default:
@@ -96,6 +119,20 @@ tls:
   // defaultGeneratedCert: names no certificate covers get the resolver's certificate for the domain.
   await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === defaultHost, 30_000);
   await waitFor(async () => (await httpsGet(port, `unknown-${sfx}.test`, '/', undefined)).cert.subjectaltname === `DNS:${defaultHost}`, 5000);
+  // The TCP router's name was ordered too; its TLS is terminated with that certificate.
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === tcpHost, 30_000);
+  // With tls.domains, those names are ordered rather than the HostSNI one.
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === `${tcpHost.replace('tcp-', 'tcpd-')},${tcpHost.replace('tcp-', 'tcps-')}`, 30_000);
+  await waitFor(async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: tcpHost, ca: trust }, () => s.write('ping'));
+      let b = '';
+      s.setEncoding('utf8').on('data', (d: string) => (b += d));
+      s.on('end', () => resolve(b));
+      s.on('error', reject);
+    });
+    return got === 'echo:ping';
+  }, 5000);
   // certificatesDuration 16 years: renewBefore is a third of it (over 5 years), so Pebble's certificates are due now.
   await g.waitForLog((l) => l.msg === 'acme: certificate renewed' && String(l['domains']) === appHost, 30_000);
 });
