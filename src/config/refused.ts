@@ -57,6 +57,10 @@ export const REFUSED: readonly Refusal[] = [
 
   { path: 'providers.rest.insecure', why: 'the REST provider is served on the API address only', allows: isFalse },
 
+  // An entrypoint's default TLS settings for its routers (Traefik's entrypoint model) are read only for certResolver.
+  { path: 'entryPoints.*.http.tls.options', why: 'give the routers tls.options' },
+  { path: 'entryPoints.*.http.tls.domains', why: 'give the routers tls.domains' },
+
   // The HTTPS redirection of an entrypoint answers before any router: Traefik's default priority (MaxInt32 - 1) only.
   { path: 'entryPoints.*.http.redirections.entryPoint.priority', why: 'the redirection applies before every router of the entrypoint', allows: (v) => Number(v) >= 2147483646 },
 

@@ -5,7 +5,8 @@
  * due at once when certificates are said to last 16 years), `preferredChain` (no alternate chain
  * of that name: the default one is kept), and `tls.stores.default.defaultGeneratedCert` (the
  * resolver obtains the default certificate, served for names no other covers), and a TCP router's
- * `tls.certResolver` (its HostSNI name gets a certificate, the TCP route terminates TLS with it).
+ * `tls.certResolver` (its HostSNI name gets a certificate, the TCP route terminates TLS with it),
+ * an entrypoint's `http.tls.certResolver` for routers with `tls: {}`, and routers' `tls.domains`.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,14 @@ test('keyType, certificatesDuration, preferredChain, tls.stores.default.defaultG
       rule: Host(\`${appHost}\`)
       service: app
       tls: { certResolver: le }
+    byentrypoint:
+      rule: Host(\`ep-${sfx}.test\`)
+      service: app
+      tls: {}
+    named:
+      rule: Host(\`named-${sfx}.test\`) || Host(\`www-${sfx}.test\`)
+      service: app
+      tls: { certResolver: le, domains: [{ main: named-${sfx}.test, sans: [www-${sfx}.test] }] }
   services:
     app: { loadBalancer: { servers: [{ url: "${backend.url}" }] } }
 tcp:
@@ -87,7 +96,7 @@ tls:
     default:
       defaultGeneratedCert:
         resolver: le
-        domain: { main: ${defaultHost} }
+        domain: { main: ${defaultHost}, sans: [alt-${defaultHost}] }
 `,
   );
   const p = tb.pebble!;
@@ -105,6 +114,7 @@ tls:
       '--certificatesResolvers.le.acme.preferredChain=No Such Root',
       '--certificatesResolvers.le.acme.certificatesDuration=140000',
       '--certificatesResolvers.le.acme.renewCheckInterval=1s',
+      '--entrypoints.websecure.http.tls.certResolver=le',
     ],
     { entrypoints: ['web', 'websecure'], env: { NODE_EXTRA_CA_CERTS: p.listenerCa } },
   );
@@ -117,8 +127,12 @@ tls:
   assert.equal((app.cert as { bits?: number }).bits, 2048);
   // preferredChain names no alternate Pebble offers: the default chain verifies against Pebble's root.
   // defaultGeneratedCert: names no certificate covers get the resolver's certificate for the domain.
-  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === defaultHost, 30_000);
-  await waitFor(async () => (await httpsGet(port, `unknown-${sfx}.test`, '/', undefined)).cert.subjectaltname === `DNS:${defaultHost}`, 5000);
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === `${defaultHost},alt-${defaultHost}`, 30_000);
+  await waitFor(async () => (await httpsGet(port, `unknown-${sfx}.test`, '/', undefined)).cert.subjectaltname === `DNS:${defaultHost}, DNS:alt-${defaultHost}`, 5000);
+  // A router with `tls: {}` uses its entrypoint's certResolver; tls.domains order those names in one certificate.
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === `ep-${sfx}.test`, 30_000);
+  await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === `named-${sfx}.test,www-${sfx}.test`, 30_000);
+  assert.equal((await httpsGet(port, `www-${sfx}.test`, '/', trust)).status, 200);
   // The TCP router's name was ordered too; its TLS is terminated with that certificate.
   await g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === tcpHost, 30_000);
   // With tls.domains, those names are ordered rather than the HostSNI one.

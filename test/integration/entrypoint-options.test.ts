@@ -85,10 +85,11 @@ tcp:
       ...ep('encoded', 'http.encodedCharacters.allowEncodedSlash=true', 'http.encodedCharacters.allowEncodedBackSlash=true', 'asDefault=true'),
       ...ep('pp', 'proxyProtocol.insecure=true', 'asDefault=true'),
       ...ep('fwd', 'forwardedHeaders.insecure=true', 'asDefault=true'),
+      ...ep('redirect', 'http.redirections.entryPoint.to=order', 'http.redirections.entryPoint.scheme=http', 'http.redirections.entryPoint.permanent=false'),
       '--api.address=127.0.0.1:0',
       `--providers.file.filename=${file}`,
     ],
-    { entrypoints: ['guarded', 'order', 'plain', 'timed', 'counted', 'aged', 'encoded', 'pp', 'fwd'] },
+    { entrypoints: ['guarded', 'order', 'plain', 'timed', 'counted', 'aged', 'encoded', 'pp', 'fwd', 'redirect'] },
   );
 });
 
@@ -306,4 +307,12 @@ test('proxyProtocol.insecure takes a PROXY header from anyone; forwardedHeaders.
   assert.equal(trusted.json.headers['x-forwarded-for'], '198.51.100.1, 127.0.0.1');
   const untrusted = await getJSON<{ headers: Record<string, string> }>(url('order'), { host: 'open.test', 'x-forwarded-for': '198.51.100.1' });
   assert.equal(untrusted.json.headers['x-forwarded-for'], '127.0.0.1');
+});
+
+test('http.redirections.entryPoint: scheme and permanent shape the redirect to the target entrypoint', async () => {
+  const res = await get(url('redirect', '/p?q=1'), { host: 'open.test' });
+  assert.equal(res.status, 302, 'permanent false, GET: 302');
+  assert.equal(res.headers['location'], `http://open.test:${g.port('order')}/p?q=1`);
+  const post = await get(url('redirect', '/p'), { host: 'open.test' }, 'POST', 'x');
+  assert.equal(post.status, 307, 'permanent false, POST: 307 keeps the method');
 });

@@ -77,6 +77,9 @@ const SECTIONS: Record<string, readonly string[]> = {
   tls: ['certificates', 'options', 'stores'],
 };
 
+/** DYNAMIC_SECTIONS are the sections a dynamic configuration may have (the coverage test walks them). */
+export const DYNAMIC_SECTIONS: Readonly<Record<string, readonly string[]>> = SECTIONS;
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
