@@ -86,7 +86,7 @@ export const COVERED: Readonly<Record<string, Coverage>> = {
 
   // Static: certificate resolvers
   'certificatesResolvers.*.acme.caServer': ACME,
-  'certificatesResolvers.*.acme.certificatesDuration': ACME_OPTS,
+  'certificatesResolvers.*.acme.certificatesDuration': 'src/tls/acme/resolver.test.ts',
   'certificatesResolvers.*.acme.email': ACME,
   'certificatesResolvers.*.acme.httpChallenge.entryPoint': ACME,
   'certificatesResolvers.*.acme.keyType': ACME_OPTS,

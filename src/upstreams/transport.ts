@@ -54,6 +54,8 @@ export interface TransportOptions {
   maxIdleConnsPerHost?: number;
   /** TLS to https:// servers; null = verify against Node's roots with the URL's host name. */
   tls?: TlsClientOptions | null;
+  /** `disableHTTP2`: never HTTP/2 to servers. Gantry's clients speak HTTP/1.1, so this is what they do anyway. */
+  disableHTTP2?: boolean;
 }
 
 export const defaultTransport: TransportOptions = {
@@ -84,6 +86,7 @@ export function readPem(value: string, cwd: string, at: string, what: 'CERTIFICA
 
 /** ServersTransportConfig is one validated `http.serversTransports.<name>` (config/dynamic/transports.ts). */
 export interface ServersTransportConfig {
+  disableHTTP2?: boolean | undefined;
   serverName?: string | undefined;
   insecureSkipVerify?: boolean | undefined;
   rootCAs?: string[] | undefined;
@@ -158,6 +161,7 @@ export function compileServersTransport(c: ServersTransportConfig, cwd: string, 
     client,
     maxIdleConnsPerHost: c.maxIdleConnsPerHost ?? 200,
     tls: compileTlsClient(c, cwd, at),
+    disableHTTP2: c.disableHTTP2 === true,
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import * as schema from '../dynamic/schema.js';
 import { passTLSClientCertSchema } from '../../middlewares/passTLSClientCert/index.js';
+import { serversTransportSchema, tcpServersTransportSchema } from '../dynamic/transports.js';
 
 export type Scalar = 'string' | 'number' | 'boolean' | 'any';
 
@@ -233,11 +234,14 @@ function buildRoot(): ModelNode {
       middlewares: { kind: 'map', value: object(HTTP_MIDDLEWARES) },
       // Profiles come from etcd keys (or a file); container labels only name one (gantry.profile).
       profiles: { kind: 'map', value: fromZod(schema.httpProfileSchema) },
+      // Servers transports come from etcd keys (Traefik's KV providers have them; its labels do not).
+      serversTransports: { kind: 'map', value: fromZod(serversTransportSchema) },
     }),
     tcp: object({
       routers: { kind: 'map', value: tcpRouter },
       services: { kind: 'map', value: serviceNode(schema.tcpServiceSchema) },
       middlewares: { kind: 'map', value: object(TCP_MIDDLEWARES) },
+      serversTransports: { kind: 'map', value: fromZod(tcpServersTransportSchema) },
     }),
     udp: object({
       routers: { kind: 'map', value: object({ entryPoints: strList, service: str }) },
