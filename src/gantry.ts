@@ -5,9 +5,11 @@
  */
 import os from 'node:os';
 import type { StaticConfig } from './config/static/index.js';
-import { Logger } from './observability/logger.js';
+import { FileSink, Logger } from './observability/logger.js';
 import { AccessLog } from './observability/access-log.js';
 import { UpstreamRegistry } from './upstreams/registry.js';
+import { compileTlsClient, TransportError } from './upstreams/transport.js';
+import { ConfigError } from './errors.js';
 import { ConfigWatcher } from './watcher/watcher.js';
 import type { EntrypointInfo, Snapshot } from './watcher/snapshot.js';
 import { HttpEntrypoint } from './entrypoints/http.js';
@@ -71,8 +73,16 @@ export class Gantry {
     this.config = c;
     this.role = opts.role ?? 'all';
     this.#workerStats = opts.workerStats ?? null;
-    this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text');
+    this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text', c.log.filePath === undefined ? undefined : openLogFile(c.log.filePath));
     const t = c.serversTransport;
+    let serversTls;
+    try {
+      serversTls = compileTlsClient({ insecureSkipVerify: t.insecureSkipVerify, rootCAs: [...t.rootCAs] }, opts.cwd, 'serversTransport');
+    } catch (err) {
+      // A CA file that cannot be read is a configuration error, reported as such at start.
+      if (err instanceof TransportError) throw new ConfigError('', err.message);
+      throw err;
+    }
     this.registry = new UpstreamRegistry({
       dialTimeoutMs: t.forwardingTimeouts.dialTimeout,
       responseHeaderTimeoutMs: t.forwardingTimeouts.responseHeaderTimeout,
@@ -80,6 +90,7 @@ export class Gantry {
       insecureSkipVerify: t.insecureSkipVerify,
       client: t.client === 'undici' ? 'undici' : 'gantry',
       maxIdleConnsPerHost: t.maxIdleConnsPerHost,
+      tls: serversTls,
     });
     if (c.accessLog !== null) {
       this.#accessLog = new AccessLog({
@@ -95,7 +106,7 @@ export class Gantry {
     const prom = c.metrics.prometheus;
     this.metrics = c.api !== null || prom !== null ? new Metrics(prom?.buckets ?? [0.1, 0.3, 1.2, 5]) : null;
     this.tls = new TlsRuntime(c, opts.cwd, this.logger, (name) => this.entrypoints.find((e) => e.name === name)?.port ?? 0, this.role);
-    const infos: EntrypointInfo[] = Object.keys(c.entryPoints).map((name) => ({ name, tls: this.tls.isTlsEntrypoint(name) }));
+    const infos: EntrypointInfo[] = Object.entries(c.entryPoints).map(([name, ep]) => ({ name, tls: this.tls.isTlsEntrypoint(name), middlewares: ep.http.middlewares, asDefault: ep.asDefault }));
     this.watcher = new ConfigWatcher(
       {
         registry: this.registry,
@@ -133,6 +144,9 @@ export class Gantry {
             readTimeoutMs: rt.readTimeout,
             // The head must arrive well before Node's 60 s default (slowloris); never after readTimeout.
             headerTimeoutMs: Math.min(rt.readTimeout || 10_000, 10_000),
+            writeTimeoutMs: rt.writeTimeout,
+            keepAliveMaxRequests: ep.transport.keepAliveMaxRequests,
+            keepAliveMaxTimeMs: ep.transport.keepAliveMaxTime,
             maxHeaderSize: 16 * 1024,
             normalize: { allowEncodedSlash: ep.http.encodedCharacters.allowEncodedSlash, allowEncodedBackslash: ep.http.encodedCharacters.allowEncodedBackSlash },
             explainMisses,
@@ -228,7 +242,12 @@ export class Gantry {
     return { stats: this.metrics?.snapshotStats() ?? null, openConnections };
   }
 
-  /** stop drains entrypoints (bounded by lifecycle.graceTimeout) and closes everything else. */
+  /**
+   * stop drains entrypoints and closes everything else. Each entrypoint first keeps accepting for
+   * its requestAcceptGraceTimeout (so that a load balancer has time to notice /ping answering 503
+   * and stop sending), then stops accepting and lets in-flight requests finish within its
+   * graceTimeOut (Traefik's entrypoint shutdown).
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -236,8 +255,18 @@ export class Gantry {
 
   async #stop(): Promise<void> {
     const grace = this.config.lifecycle.graceTimeout;
-    this.logger.info('shutting down', { graceMs: grace });
-    await Promise.all(this.entrypoints.map((e) => e.close(grace)));
+    if (this.api !== null) this.api.terminating = true;
+    const lifeCycle = (name: string) => this.config.entryPoints[name]?.transport.lifeCycle;
+    const acceptMs = Math.max(0, ...this.entrypoints.map((e) => lifeCycle(e.name)?.requestAcceptGraceTimeout ?? 0));
+    this.logger.info('shutting down', { graceMs: grace, ...(acceptMs > 0 ? { acceptingForMs: acceptMs } : {}) });
+    await Promise.all(
+      this.entrypoints.map(async (e) => {
+        const lc = lifeCycle(e.name);
+        const accept = lc?.requestAcceptGraceTimeout ?? 0;
+        if (accept > 0) await new Promise((r) => setTimeout(r, accept));
+        await e.close(lc?.graceTimeOut ?? grace);
+      }),
+    );
     await Promise.all(this.providers.map((p) => p.stop().catch(() => {})));
     await this.tls.stop();
     if (this.api !== null) await this.api.close();
@@ -258,7 +287,7 @@ export function stopAndExit(gantry: Gantry): void {
   const deadline = setTimeout(() => {
     gantry.logger.warn('shutdown still busy one second after the grace period; exiting', { graceMs: gantry.config.lifecycle.graceTimeout });
     process.exit(0);
-  }, gantry.config.lifecycle.graceTimeout + 1000);
+  }, shutdownBudgetMs(gantry.config) + 1000);
   deadline.unref();
   gantry.stop().then(
     () => process.exit(0),
@@ -267,4 +296,27 @@ export function stopAndExit(gantry: Gantry): void {
       process.exit(1);
     },
   );
+}
+
+/** openLogFile opens `log.filePath`; a path that cannot be written is a configuration error at start. */
+function openLogFile(file: string): FileSink {
+  try {
+    return new FileSink(file);
+  } catch (err) {
+    throw new ConfigError('log.filePath', `cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * shutdownBudgetMs is the longest a shutdown may take by the configuration: the slowest
+ * entrypoint's requestAcceptGraceTimeout plus its graceTimeOut (the top-level lifecycle values
+ * without entrypoints).
+ */
+export function shutdownBudgetMs(c: StaticConfig): number {
+  let most = c.lifecycle.requestAcceptGraceTimeout + c.lifecycle.graceTimeout;
+  for (const ep of Object.values(c.entryPoints)) {
+    const lc = ep.transport.lifeCycle;
+    most = Math.max(most, (lc.requestAcceptGraceTimeout ?? 0) + (lc.graceTimeOut ?? c.lifecycle.graceTimeout));
+  }
+  return most;
 }

@@ -104,7 +104,7 @@ export function explainRequest(s: Snapshot, q: ExplainQuery, now = Date.now()): 
       entryPoints: [],
     });
   }
-  const middlewares = winner === null ? [] : expandMiddlewares(s, s.merged.http.routers.get(winner.name)?.config?.middlewares ?? []);
+  const middlewares = winner === null ? [] : expandMiddlewares(s, winner.middlewares ?? s.merged.http.routers.get(winner.name)?.config?.middlewares ?? []);
   const servers: ExplainServer[] = [];
   let server: string | null = null;
   let detail = '';

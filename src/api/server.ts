@@ -52,6 +52,8 @@ export class ApiServer {
   #registry: UpstreamRegistry;
   #routes: ApiRoute[] = [];
   #needsAuth: boolean;
+  /** Set when Gantry is shutting down: /ping answers 503. */
+  terminating = false;
   #entrypoints: () => unknown[];
   #ext: ApiExtensions;
   #dashboard: DashboardFiles | null;
@@ -127,8 +129,9 @@ export class ApiServer {
       return;
     }
     if (url.pathname === '/ping') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('OK');
+      // While shutting down (requestAcceptGraceTimeout), 503 tells load balancers to stop sending (Traefik's terminatingStatusCode).
+      res.writeHead(this.terminating ? 503 : 200, { 'content-type': 'text/plain' });
+      res.end(this.terminating ? 'terminating' : 'OK');
       return;
     }
     for (const route of this.#routes) if (await route(req, res, url)) return;

@@ -72,6 +72,8 @@ export class StickyCookie {
 /** cookieAttributes renders the attributes after the value, with Go's net/http conventions for MaxAge. */
 function cookieAttributes(c: StickyCookieConfig): string {
   let s = `; Path=${c.path !== undefined && c.path !== '' ? c.path : '/'}`;
+  // Go writes Domain after Path, without a leading dot (RFC 6265 §5.2.3 ignores it anyway).
+  if (c.domain !== undefined && c.domain !== '') s += `; Domain=${c.domain.replace(/^\./, '')}`;
   // As in Go's http.Cookie: 0 means no Max-Age (a session cookie), negative means delete now.
   if (c.maxAge !== undefined && c.maxAge > 0) s += `; Max-Age=${c.maxAge}`;
   else if (c.maxAge !== undefined && c.maxAge < 0) s += '; Max-Age=0';

@@ -109,3 +109,19 @@ test('readCookie', () => {
   ];
   for (const c of cases) assert.equal(readCookie(c.header, 'sid='), c.want, c.desc);
 });
+
+test('sticky cookie domain: written after Path without a leading dot; a bad domain is refused by the schema', async () => {
+  const { stickyCookieSchema } = await import('../config/dynamic/schema.js');
+  const cases = [
+    { desc: 'host name', domain: 'example.com', want: /^sid=[0-9a-f]{16}; Path=\/; Domain=example\.com$/ },
+    { desc: 'leading dot', domain: '.example.com', want: /^sid=[0-9a-f]{16}; Path=\/; Domain=example\.com$/ },
+    { desc: 'empty: no attribute', domain: '', want: /^sid=[0-9a-f]{16}; Path=\/$/ },
+  ];
+  for (const c of cases) {
+    const b = createBalancer({ sticky: { cookie: { name: 'sid', domain: c.domain } } }, servers(1, 1), 'web@file');
+    const client = new Client();
+    client.send(b);
+    assert.match(client.setCookies[0]!, c.want, c.desc);
+  }
+  for (const bad of ['exa mple.com', '10.0.0.1', 'a..b', 'x;Secure']) assert.equal(stickyCookieSchema.safeParse({ domain: bad }).success, false, bad);
+});

@@ -21,11 +21,27 @@ export async function runCommand(argv: string[]): Promise<void> {
     throw err;
   }
   if (config.workers > 1) {
-    if (cluster.isPrimary) await runPrimary(config, process.cwd());
-    else await runWorker(config, process.cwd());
+    try {
+      if (cluster.isPrimary) await runPrimary(config, process.cwd());
+      else await runWorker(config, process.cwd());
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
+      process.exit(1);
+    }
     return;
   }
-  const gantry = new Gantry({ config, cwd: process.cwd() });
+  let gantry: Gantry;
+  try {
+    gantry = new Gantry({ config, cwd: process.cwd() });
+  } catch (err) {
+    // Options that name files (CAs, certificates) are checked when Gantry is assembled.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -11,7 +11,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
-import { Gantry, type LocalStats } from '../gantry.js';
+import { Gantry, shutdownBudgetMs, type LocalStats } from '../gantry.js';
 import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
 import { RestartPolicy } from './restart.js';
 
@@ -147,7 +147,8 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     if (stopping) return;
     stopping = true;
     log.info('signal received; draining workers', { signal });
-    const grace = config.lifecycle.graceTimeout;
+    if (gantry.api !== null) gantry.api.terminating = true;
+    const grace = shutdownBudgetMs(config);
     const exited = [...workers].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
     for (const w of workers) if (w.isConnected()) w.send({ type: 'gantry:shutdown' });
     const timer = setTimeout(() => {

@@ -33,6 +33,16 @@ export interface HttpEntrypointOptions {
   readTimeoutMs: number;
   /** Time allowed to receive the request head (slowloris guard), ms. */
   headerTimeoutMs: number;
+  /**
+   * respondingTimeouts.writeTimeout: a response not fully written this long after its request's
+   * head arrived is cut (Go's WriteTimeout), ms; 0 = none. Upgraded tunnels are left to the idle
+   * timeouts: a WebSocket is meant to outlive any response deadline.
+   */
+  writeTimeoutMs?: number;
+  /** transport.keepAliveMaxRequests: the connection closes after this many requests; 0 = no limit. */
+  keepAliveMaxRequests?: number;
+  /** transport.keepAliveMaxTime: a response after the connection is this old closes it, ms; 0 = no limit. */
+  keepAliveMaxTimeMs?: number;
   maxHeaderSize: number;
   normalize: NormalizeOptions;
   /** Explain 404s (the nearest miss) in the logged error text; only worth it when 404s are logged. */
@@ -60,6 +70,10 @@ export interface RequestObserver {
 
 const kCtx = Symbol('gantry.ctx');
 const kEntrypoint = Symbol('gantry.entrypoint');
+const kWriteTimer = Symbol('gantry.writeTimer');
+/** Per connection: requests begun and when it was accepted (keepAliveMaxRequests / keepAliveMaxTime). */
+const kConnState = Symbol('gantry.connState');
+type TrackedSocket = Duplex & { [kConnState]?: { requests: number; since: number } };
 
 export class HttpEntrypoint implements FastLaneHost {
   readonly name: string;
@@ -79,6 +93,8 @@ export class HttpEntrypoint implements FastLaneHost {
   #tunnels = new Set<Duplex>();
   #toHttp: (s: Duplex) => void;
   readonly #h2: Http2Front;
+  /** keepAliveMaxRequests or keepAliveMaxTime is set. */
+  #limits = false;
   readonly keepAliveLine: string;
 
   constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, trusted: (remoteAddr: string) => boolean, logger: Logger, observe: RequestObserver | null) {
@@ -119,7 +135,15 @@ export class HttpEntrypoint implements FastLaneHost {
     // Requests the fast lane could never take here: every one needs a look before routing, or a
     // response modifier.
     const fastLane = (opts.preRoute ?? null) === null && opts.debugHeaders !== true;
-    const serveHttp1 = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
+    const serveNow = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
+    this.#limits = (opts.keepAliveMaxRequests ?? 0) > 0 || (opts.keepAliveMaxTimeMs ?? 0) > 0;
+    // The connection's age counts from when it reached HTTP (after TLS), on either lane.
+    const serveHttp1 = this.#limits
+      ? (s: Duplex): void => {
+          (s as TrackedSocket)[kConnState] = { requests: 0, since: Date.now() };
+          serveNow(s);
+        }
+      : serveNow;
     const h2 = opts.http2 ?? { maxConcurrentStreams: 250, h2c: false };
     this.#h2 = new Http2Front(
       { maxConcurrentStreams: h2.maxConcurrentStreams, maxHeaderListSize: 2 * opts.maxHeaderSize, idleTimeoutMs: opts.idleTimeoutMs },
@@ -193,12 +217,33 @@ export class HttpEntrypoint implements FastLaneHost {
     ctx.router = router!.name;
     this.#inFlight++;
     conn.begin(req, ctx);
+    if (this.#limits && this.#lastOnConnection(socket)) conn.closeAfterResponse();
+    const wt = this.opts.writeTimeoutMs ?? 0;
+    if (wt > 0) conn.deadline = setTimeout(cutFast, wt, conn, ctx);
     forwardFast(svc, conn, req, ctx, null, 0, null);
     return true;
   }
 
   fastFinished(conn: FastConnection, complete: boolean): void {
+    if (conn.deadline !== null) {
+      clearTimeout(conn.deadline);
+      conn.deadline = null;
+    }
     this.#requestDone(conn.request!, conn.context!, complete);
+  }
+
+  /**
+   * #lastOnConnection counts a request on its connection and tells whether the response must close
+   * it (keepAliveMaxRequests reached, or keepAliveMaxTime passed), as Traefik's keep-alive
+   * middleware does with `Connection: close`. Both lanes share the count (it lives on the socket).
+   */
+  #lastOnConnection(socket: Duplex | null): boolean {
+    const st = socket === null ? undefined : (socket as TrackedSocket)[kConnState];
+    if (st === undefined) return false;
+    st.requests++;
+    const max = this.opts.keepAliveMaxRequests ?? 0;
+    const age = this.opts.keepAliveMaxTimeMs ?? 0;
+    return (max > 0 && st.requests >= max) || (age > 0 && Date.now() - st.since >= age);
   }
 
 
@@ -239,7 +284,9 @@ export class HttpEntrypoint implements FastLaneHost {
     (res as unknown as Record<symbol, RequestContext>)[kCtx] = ctx;
     (res as unknown as Record<symbol, HttpEntrypoint>)[kEntrypoint] = this;
     res.once('close', onResponseClose);
-    if (this.#closing) res.shouldKeepAlive = false;
+    if (this.#closing || (this.#limits && this.#lastOnConnection(req.socket))) res.shouldKeepAlive = false;
+    const wt = this.opts.writeTimeoutMs ?? 0;
+    if (wt > 0 && socket === null) (res as unknown as Record<symbol, NodeJS.Timeout>)[kWriteTimer] = setTimeout(cutResponse, wt, res, ctx);
     if (this.opts.debugHeaders === true) ctx.addResponseModifier(debugHeaders);
     const preRoute = this.opts.preRoute ?? null;
     if (preRoute !== null && preRoute(req, res, ctx)) return;
@@ -435,7 +482,23 @@ function handleUnlessRefused(ep: HttpEntrypoint, req: IncomingMessage, res: Serv
   ep.handle(req, res, null, null);
 }
 
+/** cutResponse ends a response that missed the writeTimeout: the connection is closed mid-response, as Go does. */
+function cutResponse(res: ServerResponse, ctx: RequestContext): void {
+  if (res.writableFinished) return;
+  ctx.errorText = 'response not written within the entrypoint writeTimeout';
+  res.destroy();
+}
+
+function cutFast(conn: FastConnection, ctx: RequestContext): void {
+  conn.deadline = null;
+  if (!conn.busy || conn.context !== ctx) return;
+  ctx.errorText = 'response not written within the entrypoint writeTimeout';
+  conn.socket.destroy();
+}
+
 function onResponseClose(this: ServerResponse): void {
+  const timer = (this as unknown as Record<symbol, NodeJS.Timeout | undefined>)[kWriteTimer];
+  if (timer !== undefined) clearTimeout(timer);
   const ctx = (this as unknown as Record<symbol, RequestContext | undefined>)[kCtx];
   // The entrypoint is kept on the response itself: once a request body was consumed, the request
   // stream is destroyed and `req.socket` is null, so the socket cannot lead back to the server.

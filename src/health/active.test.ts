@@ -94,7 +94,7 @@ test('active: refused connections and timeouts are DOWN; an expected status is h
       let checks = 0;
       const counting = new HealthCheckRegistry({
         prober: async (url, check, d) => {
-          const r = await registry.prober(url, check, d);
+          const r = await registry.prober(url, check, d, null);
           checks++;
           return r;
         },
@@ -164,5 +164,21 @@ test('active: normalization and check URL', () => {
     assert.equal(checkURL(c.server, n), c.url, c.desc);
     assert.equal(n.intervalMs, c.interval, c.desc);
     assert.equal(n.timeoutMs, c.timeout, c.desc);
+  }
+});
+
+test('active: unhealthyInterval checks a DOWN server at its own pace (default: interval)', async () => {
+  assert.equal(normalizeHealthCheck({ interval: '5s' }).unhealthyIntervalMs, 5_000);
+  assert.equal(normalizeHealthCheck({ interval: '5s', unhealthyInterval: '1s' }).unhealthyIntervalMs, 1_000);
+  // A DOWN server is checked every unhealthyInterval (20 ms) while a healthy one waits its interval (1 h).
+  let calls = 0;
+  const registry = new HealthCheckRegistry({ prober: async () => (calls++, 'down') });
+  const checker = new ActiveHealthChecker('svc', [new UpstreamServer('http://127.0.0.1:9')], { interval: '1h', unhealthyInterval: '20ms' }, { registry });
+  checker.start();
+  try {
+    await until(() => calls >= 4, 3000);
+  } finally {
+    checker.stop();
+    await registry.close();
   }
 });

@@ -12,16 +12,20 @@
  * recreated.
  *
  * Defaults as in Traefik: interval 30s, timeout 5s, unhealthyInterval = interval, method GET,
- * any 2xx or 3xx is healthy unless `status` asks for one code, redirects are not followed (a
- * 3xx counts as healthy, which is what following would usually conclude), `hostname` is sent as
- * the Host header, `port` and `scheme` replace those of the server URL, `path` is resolved
- * against the server URL. `mode: grpc` is not supported and is checked as HTTP.
+ * any 2xx or 3xx is healthy unless `status` asks for one code, redirects are followed (up to 10,
+ * as Go's client) unless `followRedirects: false`, when a 3xx is the answer judged, `hostname` is
+ * sent as the Host header, `port` and `scheme` replace those of the server URL, `path` is
+ * resolved against the server URL. `mode: grpc` asks the gRPC Health Checking Protocol instead
+ * (grpc.ts). Checks go through the service's servers transport: its CAs, client certificate and
+ * server name for https:// servers.
  *
  * The first check runs when a probe starts, so a server that is down at start is known to be
  * down within one timeout, not one interval. With several worker processes each worker checks on
  * its own; they reach the same verdicts within one interval.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { tlsConnectOptions, transportKey, type TransportOptions } from '../upstreams/transport.js';
+import { grpcProber } from './grpc.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 import type { WeightedServer } from '../balancer/types.js';
 import type { HealthCheckConfig } from '../config/dynamic/schema.js';
@@ -43,6 +47,9 @@ export interface NormalizedCheck {
   readonly intervalMs: number;
   readonly unhealthyIntervalMs: number;
   readonly timeoutMs: number;
+  /** 'http', or 'grpc' (the gRPC Health Checking Protocol, grpc.ts). */
+  readonly mode: 'http' | 'grpc';
+  readonly followRedirects: boolean;
 }
 
 export const DEFAULT_INTERVAL_MS = 30_000;
@@ -63,6 +70,8 @@ export function normalizeHealthCheck(c: HealthCheckConfig): NormalizedCheck {
     intervalMs: interval,
     unhealthyIntervalMs: durationOr(c.unhealthyInterval, interval),
     timeoutMs: durationOr(c.timeout, DEFAULT_TIMEOUT_MS),
+    mode: c.mode?.toLowerCase() === 'grpc' ? 'grpc' : 'http',
+    followRedirects: c.followRedirects ?? true,
   };
 }
 
@@ -81,11 +90,16 @@ export function checkURL(serverUrl: string, check: NormalizedCheck): string {
   return u.toString();
 }
 
-/** Prober performs one check and resolves to null when healthy, or to the reason it is not. It never rejects. */
-export type Prober = (url: string, check: NormalizedCheck, dispatcher: Dispatcher) => Promise<string | null>;
+/**
+ * Prober performs one check and resolves to null when healthy, or to the reason it is not. It
+ * never rejects. `dispatcher` carries the service's transport (HTTP checks); `transport` is its
+ * options (gRPC checks open their own HTTP/2 connection).
+ */
+export type Prober = (url: string, check: NormalizedCheck, dispatcher: Dispatcher, transport: TransportOptions | null) => Promise<string | null>;
 
-/** httpProber is the default Prober, with undici. */
-export const httpProber: Prober = async (url, check, dispatcher) => {
+/** defaultProber checks over HTTP with undici, or with the gRPC health protocol for `mode: grpc`. */
+export const httpProber: Prober = async (url, check, dispatcher, transport) => {
+  if (check.mode === 'grpc') return grpcProber(url, check, transport);
   const headers: Record<string, string> = { ...check.headers };
   if (check.hostname !== '') headers['host'] = check.hostname;
   try {
@@ -120,13 +134,18 @@ export class Probe {
   /** Services using this probe, counted (a service may hold it from two snapshots during a reload). */
   readonly services = new Map<string, number>();
   refs = 0;
+  /** The servers transport the check goes through (null: Node's defaults), and its pooled dispatcher key. */
+  readonly transport: TransportOptions | null;
+  readonly transportKey: string;
   readonly #registry: HealthCheckRegistry;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
-  constructor(registry: HealthCheckRegistry, server: UpstreamServer, check: NormalizedCheck, logger: Logger) {
+  constructor(registry: HealthCheckRegistry, server: UpstreamServer, check: NormalizedCheck, logger: Logger, transport: TransportOptions | null = null) {
     this.#registry = registry;
+    this.transport = transport;
+    this.transportKey = transport === null ? '' : transportKey(transport);
     this.server = server;
     this.check = check;
     this.url = checkURL(server.url, check);
@@ -156,7 +175,7 @@ export class Probe {
     this.#timer = null;
     let reason: string | null;
     try {
-      reason = await this.#registry.prober(this.url, this.check, this.#registry.dispatcher);
+      reason = await this.#registry.prober(this.url, this.check, this.#registry.dispatcherFor(this), this.transport);
     } catch (err) {
       // A Prober should not reject; if one does, the check failed rather than the process.
       reason = err instanceof Error ? err.message : String(err);
@@ -191,6 +210,8 @@ export class HealthCheckRegistry {
   readonly #probes = new Map<UpstreamServer, Map<string, Probe>>();
   #dispatcher: Dispatcher | null;
   readonly #ownsDispatcher: boolean;
+  /** Dispatchers by transport key and redirect policy, with the probes using each. */
+  readonly #dispatchers = new Map<string, { dispatcher: Dispatcher; refs: number }>();
 
   constructor(opts: HealthCheckRegistryOptions = {}) {
     this.prober = opts.prober ?? httpProber;
@@ -204,9 +225,44 @@ export class HealthCheckRegistry {
     return this.#dispatcher;
   }
 
-  /** acquire returns the probe for (server, check), starting it when it is new. */
-  acquire(server: UpstreamServer, check: NormalizedCheck, service: string, logger: Logger): Probe {
-    const key = JSON.stringify(check);
+  /**
+   * dispatcherFor is the dispatcher a probe's HTTP checks use: the one given to the registry (tests),
+   * else one per (transport, followRedirects), so that checks trust what the service's forwarding
+   * trusts and never share connections with it.
+   */
+  dispatcherFor(probe: Probe): Dispatcher {
+    if (!this.#ownsDispatcher) return this.dispatcher;
+    const d = this.#dispatchers.get(dispatcherKey(probe));
+    return d === undefined ? this.dispatcher : d.dispatcher;
+  }
+
+  #holdDispatcher(probe: Probe): void {
+    if (!this.#ownsDispatcher) return;
+    const key = dispatcherKey(probe);
+    let d = this.#dispatchers.get(key);
+    if (d === undefined) {
+      const t = probe.transport;
+      const agent = new Agent({ keepAliveTimeout: 4_000, connections: 2, connect: t === null ? {} : { timeout: t.dialTimeoutMs, ...tlsConnectOptions(t, '') } });
+      // Go's client follows at most 10 redirects; so does Traefik's health check unless told not to.
+      const dispatcher = probe.check.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
+      d = { dispatcher, refs: 0 };
+      this.#dispatchers.set(key, d);
+    }
+    d.refs++;
+  }
+
+  #dropDispatcher(probe: Probe): void {
+    if (!this.#ownsDispatcher) return;
+    const key = dispatcherKey(probe);
+    const d = this.#dispatchers.get(key);
+    if (d === undefined || --d.refs > 0) return;
+    this.#dispatchers.delete(key);
+    d.dispatcher.close().catch(() => {});
+  }
+
+  /** acquire returns the probe for (server, check, transport), starting it when it is new. */
+  acquire(server: UpstreamServer, check: NormalizedCheck, service: string, logger: Logger, transport: TransportOptions | null = null): Probe {
+    const key = JSON.stringify(check) + (transport === null ? '' : `\0${transportKey(transport)}`);
     let byKey = this.#probes.get(server);
     if (byKey === undefined) {
       byKey = new Map();
@@ -215,8 +271,9 @@ export class HealthCheckRegistry {
     let probe = byKey.get(key);
     const created = probe === undefined;
     if (probe === undefined) {
-      probe = new Probe(this, server, check, logger);
+      probe = new Probe(this, server, check, logger, transport);
       byKey.set(key, probe);
+      this.#holdDispatcher(probe);
     }
     probe.refs++;
     probe.services.set(service, (probe.services.get(service) ?? 0) + 1);
@@ -231,9 +288,10 @@ export class HealthCheckRegistry {
     else probe.services.set(service, n);
     if (--probe.refs > 0) return;
     probe.stop();
+    this.#dropDispatcher(probe);
     const byKey = this.#probes.get(probe.server);
     if (byKey !== undefined) {
-      byKey.delete(JSON.stringify(probe.check));
+      byKey.delete(JSON.stringify(probe.check) + (probe.transport === null ? '' : `\0${probe.transportKey}`));
       if (byKey.size === 0) this.#probes.delete(probe.server);
     }
     this.recompute(probe.server);
@@ -261,6 +319,9 @@ export class HealthCheckRegistry {
   async close(): Promise<void> {
     for (const m of this.#probes.values()) for (const p of m.values()) p.stop();
     this.#probes.clear();
+    const own = [...this.#dispatchers.values()];
+    this.#dispatchers.clear();
+    await Promise.all(own.map((d) => d.dispatcher.close().catch(() => {})));
     if (this.#ownsDispatcher && this.#dispatcher !== null) await this.#dispatcher.close();
     this.#dispatcher = null;
   }
@@ -272,6 +333,12 @@ export const defaultHealthRegistry = new HealthCheckRegistry();
 export interface ActiveHealthCheckerOptions {
   readonly registry?: HealthCheckRegistry;
   readonly logger?: Logger;
+  /** The service's servers transport (TLS to https:// servers); Node's defaults when absent. */
+  readonly transport?: { readonly options: TransportOptions } | null;
+}
+
+function dispatcherKey(p: Probe): string {
+  return `${p.transportKey}/${p.check.followRedirects ? 'follow' : 'stay'}`;
 }
 
 /**
@@ -284,6 +351,7 @@ export class ActiveHealthChecker {
   readonly #servers: readonly UpstreamServer[];
   readonly #registry: HealthCheckRegistry;
   readonly #logger: Logger;
+  readonly #transport: TransportOptions | null;
   #probes: Probe[] | null = null;
 
   constructor(serviceName: string, servers: readonly (UpstreamServer | WeightedServer)[], config: HealthCheckConfig, opts: ActiveHealthCheckerOptions = {}) {
@@ -293,11 +361,12 @@ export class ActiveHealthChecker {
     this.#servers = [...new Set(servers.map((s) => ('server' in s ? s.server : s)))];
     this.#registry = opts.registry ?? defaultHealthRegistry;
     this.#logger = opts.logger ?? silentLogger;
+    this.#transport = opts.transport?.options ?? null;
   }
 
   start(): void {
     if (this.#probes !== null) return;
-    this.#probes = this.#servers.map((s) => this.#registry.acquire(s, this.check, this.serviceName, this.#logger));
+    this.#probes = this.#servers.map((s) => this.#registry.acquire(s, this.check, this.serviceName, this.#logger, this.#transport));
   }
 
   stop(): void {

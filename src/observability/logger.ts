@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+
 /**
- * Logger writes structured lines (JSON or text) to stderr. Fields are built only when the level is
+ * Logger writes structured lines (JSON or text) to stderr, or to `log.filePath` (FileSink). Fields are built only when the level is
  * enabled: callers pass a plain object, and `enabled()` lets hot code skip building it at all.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -16,6 +18,28 @@ export interface LogSink {
 class StderrSink implements LogSink {
   write(line: string): void {
     process.stderr.write(line);
+  }
+}
+
+/**
+ * FileSink appends lines to a file (`log.filePath`), synchronously as stderr is written: a line
+ * logged just before an exit is not lost. Opened in append mode, so several worker processes share
+ * the file line by line.
+ */
+export class FileSink implements LogSink {
+  readonly #fd: number;
+
+  constructor(file: string) {
+    this.#fd = fs.openSync(file, 'a');
+  }
+
+  write(line: string): void {
+    try {
+      fs.writeSync(this.#fd, line);
+    } catch {
+      // A full disk must not take the proxy down; stderr still gets the line.
+      process.stderr.write(line);
+    }
   }
 }
 

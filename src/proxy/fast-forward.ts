@@ -87,7 +87,7 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
     const head = upstreamHead(req, ctx, path, svc.hostHeaderFor(req.host, server), svc.opts.serverName);
     try {
-      (svc.registry.pool(server) as H1Pool).send(req.method, head, this);
+      (svc.transport.pool(server) as H1Pool).send(req.method, head, this);
     } catch (err) {
       this.onResponseError(null, err as Error);
     }

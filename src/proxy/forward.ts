@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../balancer/types.js';
-import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamRegistry, UpstreamTransport } from '../upstreams/registry.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 import type { RequestContext, ResponseHeaders } from './context.js';
 import { cleanResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './headers.js';
@@ -42,6 +42,8 @@ export interface LoadBalancerOptions {
    * Gantry's own client, no sticky cookie. Decided when the snapshot is compiled.
    */
   fastLane?: boolean;
+  /** The servers transport (timeouts, TLS, pools); the registry's default when not given. */
+  transport?: UpstreamTransport;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -52,6 +54,7 @@ export class LoadBalancerService {
   readonly opts: LoadBalancerOptions;
   readonly balancer: Balancer;
   readonly registry: UpstreamRegistry;
+  readonly transport: UpstreamTransport;
   readonly fastLane: boolean;
   /** handle is the service's Handler (bound once, not per request). */
   readonly handle: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
@@ -60,6 +63,7 @@ export class LoadBalancerService {
     this.opts = opts;
     this.balancer = balancer;
     this.registry = registry;
+    this.transport = opts.transport ?? registry.defaultTransport;
     this.fastLane = opts.fastLane ?? false;
     this.handle = (req, res, ctx) => this.forward(req, res, ctx, null, 0, null);
   }
@@ -136,7 +140,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.replayable = false;
     this.ended = false;
     this.hasBody = hasRequestBody(req);
-    this.countBody = !svc.registry.ownClient(server);
+    this.countBody = !svc.transport.ownClient(server);
   }
 
   start(): void {
@@ -156,8 +160,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     });
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
     try {
-      svc.registry.pool(server).dispatch(
-        { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0 },
+      svc.transport.pool(server).dispatch(
+        // A constant servername keeps undici from reconnecting when the Host changes (registry.ts).
+        { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0, reset: svc.transport.noReuse, servername: server.hostHeader } as Dispatcher.DispatchOptions,
         this,
       );
     } catch (err) {

@@ -19,6 +19,7 @@ import { cleanResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { sendError, writeHead } from './respond.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 import { Tunnel } from './tunnel.js';
+import { tlsConnectOptions } from '../upstreams/transport.js';
 
 /** How long a tunnel may take to flush after one side ended (see Tunnel). */
 const UPGRADE_LINGER_MS = 500;
@@ -84,7 +85,7 @@ class UpgradeExchange {
     const url = new URL(server.origin);
     const secure = url.protocol === 'https:';
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const transport = svc.registry.transport;
+    const transport = svc.transport.options;
     ctx.server = server.url;
     server.inFlight++;
     const headers = upstreamRequestHeaders(req, ctx, { host: svc.hostFor(req, server), upgrade: this.protocol, serverName: svc.opts.serverName });
@@ -97,10 +98,8 @@ class UpgradeExchange {
       setHost: false,
       agent: false,
     };
-    if (secure) {
-      options.servername = net.isIP(host) ? '' : host;
-      options.rejectUnauthorized = !transport.insecureSkipVerify;
-    }
+    // The service's servers transport decides what the server's certificate is checked against.
+    if (secure) Object.assign(options, { servername: '' }, tlsConnectOptions(transport, host));
     const up = (secure ? https : http).request(options);
     this.upstream = up;
     this.timer = setTimeout(() => up.destroy(codedError('connect timeout', 'UND_ERR_CONNECT_TIMEOUT')), transport.dialTimeoutMs);

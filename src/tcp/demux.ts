@@ -167,7 +167,7 @@ export class ConnectionDemux {
       route.service.serve(socket, hello, addrs, route.name);
       return;
     }
-    const hs = store.handshake(sni);
+    const hs = store.handshake(sni, route.tlsOptions);
     if (hs.refuse !== null) {
       this.#o.logger.debug('tls connection refused', { remote: addrs.srcAddr, servername: sni, reason: hs.refuse });
       socket.destroy();

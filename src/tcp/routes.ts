@@ -9,12 +9,17 @@ import type { Logger } from '../observability/logger.js';
 import { RuleSyntaxError } from '../errors.js';
 import { compileTcpRule, TcpRouteTable } from '../router/index.js';
 import type { Element, MergedConfig } from '../watcher/merge.js';
-import { parseServerAddress, TcpService, type TcpServer } from './service.js';
+import { parseServerAddress, TcpService, type TcpServer, type TcpServiceOptions } from './service.js';
+import { signedMs } from '../config/dynamic/transports.js';
+import { parseDuration } from '../config/duration.js';
+import { compileTlsClient } from '../upstreams/transport.js';
 
 export interface TcpRoute {
   name: string;
   /** 'passthrough': bytes go to the server untouched; 'terminate': TLS ends here; null: plain TCP. */
   tls: 'passthrough' | 'terminate' | null;
+  /** The router's own `tls.options` (terminate), resolved by the TLS manager; null = by SNI, else `default`. */
+  tlsOptions: { ref: string; provider: string } | null;
   service: TcpService;
 }
 
@@ -27,7 +32,7 @@ export interface TcpEntrypointRoutes {
   plainCatchAllOnly: boolean;
 }
 
-export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger): Map<string, TcpEntrypointRoutes> {
+export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger, cwd = process.cwd(), defaults: readonly string[] = entrypoints): Map<string, TcpEntrypointRoutes> {
   const services = new Map<string, TcpService>();
   const service = (name: string): TcpService => {
     const done = services.get(name);
@@ -35,7 +40,13 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
     const el = merged.tcp.services.get(name);
     if (el === undefined) throw new Error(`service "${name}" does not exist`);
     if (el.config === null) throw new Error(`service "${name}" is invalid: ${el.errors.join('; ')}`);
-    const svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger);
+    let svc: TcpService;
+    try {
+      svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged, logger, cwd);
+    } catch (err) {
+      if (el.errors.length === 0) el.errors.push((err as Error).message);
+      throw err;
+    }
     services.set(name, svc);
     return svc;
   };
@@ -49,8 +60,9 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
       compileTcpRule(r.rule);
       const svc = service(r.service);
       const mode = r.tls === undefined ? null : r.tls.passthrough === true ? 'passthrough' : 'terminate';
-      const route: TcpRoute = { name: el.name, tls: mode, service: svc };
-      const eps = r.entryPoints ?? entrypoints;
+      const tlsOptions = mode === 'terminate' && r.tls?.options !== undefined ? { ref: r.tls.options, provider: el.provider } : null;
+      const route: TcpRoute = { name: el.name, tls: mode, tlsOptions, service: svc };
+      const eps = r.entryPoints ?? defaults;
       for (const ep of eps) {
         if (!entrypoints.includes(ep)) {
           el.errors.push(`entryPoint "${ep}" does not exist`);
@@ -76,7 +88,7 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
   return out;
 }
 
-function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger: Logger): TcpService {
+function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged: MergedConfig, logger: Logger, cwd: string): TcpService {
   const lb = el.config.loadBalancer;
   if (lb === undefined) throw new Error(`service "${el.name}": only loadBalancer TCP services are supported`);
   const servers: TcpServer[] = [];
@@ -87,9 +99,23 @@ function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig
       el.errors.push(msg);
       throw new Error(`service "${el.name}": ${msg}`);
     }
-    servers.push({ address: s.address, host: a.host, port: a.port, weight: s.weight ?? 1 });
+    servers.push({ address: s.address, host: a.host, port: a.port, weight: s.weight ?? 1, tls: s.tls === true });
   }
-  return new TcpService(el.name, servers, lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null), logger.child({ service: el.name }), {
-    terminationDelayMs: lb.terminationDelay,
-  });
+  let proxyProtocol: 1 | 2 | null = lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null);
+  const opts: TcpServiceOptions = { terminationDelayMs: lb.terminationDelay };
+  const ref = lb.serversTransport;
+  if (ref !== undefined && ref !== '' && ref !== 'default@internal') {
+    // As in Traefik, a named transport's terminationDelay and proxyProtocol replace the load
+    // balancer's (deprecated) ones.
+    const t = merged.tcp.serversTransports.get(ref);
+    if (t === undefined) throw new Error(`service "${el.name}": serversTransport "${ref}" does not exist`);
+    if (t.config === null) throw new Error(`service "${el.name}": serversTransport "${ref}" is invalid: ${t.errors.join('; ')}`);
+    const c = t.config;
+    opts.dialTimeoutMs = c.dialTimeout === undefined ? undefined : (parseDuration(c.dialTimeout) ?? undefined);
+    opts.dialKeepAliveMs = c.dialKeepAlive === undefined ? undefined : (signedMs(c.dialKeepAlive) ?? undefined);
+    opts.terminationDelayMs = c.terminationDelay === undefined ? undefined : (signedMs(c.terminationDelay) ?? undefined);
+    proxyProtocol = c.proxyProtocol === undefined ? null : (c.proxyProtocol.version ?? 2);
+    opts.tls = c.tls === undefined ? null : compileTlsClient(c.tls, cwd, `tcp.serversTransports.${t.name}.tls`);
+  }
+  return new TcpService(el.name, servers, proxyProtocol, logger.child({ service: el.name }), opts);
 }

@@ -3,9 +3,13 @@
  * wrr balancer), dials one (bounded by a dial timeout), writes a PROXY header when the service asks
  * for it, then relays both ways in a Tunnel: the end of either side ends both, after at most
  * `terminationDelay` for the other to flush (Traefik's meaning; negative: no bound). A server that
- * refuses the connection or does not answer in time is skipped for the next one.
+ * refuses the connection or does not answer in time is skipped for the next one. A server with
+ * `tls: true` is reached over TLS, checked as the service's `tcp.serversTransports` says (CAs,
+ * client certificate, server name); its dial timeout and keep-alive probes apply to every server.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsConnectOptions, type TlsClientOptions } from '../upstreams/transport.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import { buildProxyHeader, type ProxyAddresses } from './proxy-protocol.js';
@@ -15,12 +19,25 @@ import { Tunnel } from '../proxy/tunnel.js';
 export const TCP_DIAL_TIMEOUT_MS = 30_000;
 /** Traefik's default terminationDelay: how long a half-closed connection may still flush. */
 export const TCP_TERMINATION_DELAY_MS = 100;
+/** Go's default interval between TCP keep-alive probes (Traefik's dialKeepAlive default). */
+export const TCP_KEEPALIVE_MS = 15_000;
 
 export interface TcpServer {
   address: string;
   host: string;
   port: number;
   weight: number;
+  /** Reach this server over TLS (`servers[].tls`). */
+  tls?: boolean;
+}
+
+export interface TcpServiceOptions {
+  dialTimeoutMs?: number;
+  terminationDelayMs?: number;
+  /** Interval of TCP keep-alive probes on server connections; negative: none. */
+  dialKeepAliveMs?: number;
+  /** TLS to the servers marked `tls` (null: Node's roots, the address's host name). */
+  tls?: TlsClientOptions | null;
 }
 
 export class TcpService {
@@ -31,8 +48,10 @@ export class TcpService {
   readonly #logger: Logger;
   readonly #dialTimeoutMs: number;
   readonly #terminationDelayMs: number;
+  readonly #keepAliveMs: number;
+  readonly #tls: TlsClientOptions | null;
 
-  constructor(name: string, servers: TcpServer[], proxyProtocol: 1 | 2 | null, logger: Logger, opts: { dialTimeoutMs?: number; terminationDelayMs?: number } = {}) {
+  constructor(name: string, servers: TcpServer[], proxyProtocol: 1 | 2 | null, logger: Logger, opts: TcpServiceOptions = {}) {
     this.name = name;
     this.servers = servers;
     this.proxyProtocol = proxyProtocol;
@@ -40,6 +59,22 @@ export class TcpService {
     this.#logger = logger;
     this.#dialTimeoutMs = opts.dialTimeoutMs ?? TCP_DIAL_TIMEOUT_MS;
     this.#terminationDelayMs = opts.terminationDelayMs ?? TCP_TERMINATION_DELAY_MS;
+    this.#keepAliveMs = opts.dialKeepAliveMs ?? TCP_KEEPALIVE_MS;
+    this.#tls = opts.tls ?? null;
+  }
+
+  /** settings are the resolved connection settings (for the API and tests). */
+  get settings(): { dialTimeoutMs: number; terminationDelayMs: number; dialKeepAliveMs: number; proxyProtocol: 1 | 2 | null; tls: TlsClientOptions | null } {
+    return { dialTimeoutMs: this.#dialTimeoutMs, terminationDelayMs: this.#terminationDelayMs, dialKeepAliveMs: this.#keepAliveMs, proxyProtocol: this.proxyProtocol, tls: this.#tls };
+  }
+
+  /** #dial opens the connection to a server: plain, or TLS for a server marked `tls`. */
+  #dial(s: TcpServer): { socket: net.Socket; ready: string } {
+    const keepAlive = this.#keepAliveMs >= 0;
+    const base = { host: s.host, port: s.port, noDelay: true, keepAlive, keepAliveInitialDelay: keepAlive ? this.#keepAliveMs || TCP_KEEPALIVE_MS : 0 };
+    if (s.tls !== true) return { socket: net.connect(base), ready: 'connect' };
+    const t = { dialTimeoutMs: this.#dialTimeoutMs, responseHeaderTimeoutMs: 0, idleConnTimeoutMs: 0, insecureSkipVerify: false, tls: this.#tls };
+    return { socket: tls.connect({ ...base, ...tlsConnectOptions(t, s.host) }), ready: 'secureConnect' };
   }
 
   /** pick is smooth weighted round robin (nginx); -1 when there is no server with weight. */
@@ -79,13 +114,14 @@ export class TcpService {
       }
       tried.add(i);
       const s = this.servers[i]!;
-      const up = net.connect({ host: s.host, port: s.port, noDelay: true });
+      const { socket: up, ready } = this.#dial(s);
       upstream = up;
-      const dial = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), this.#dialTimeoutMs);
-      dial.unref();
+      // Traefik's dialTimeout 0 means no timeout; a TLS server must also finish its handshake in it.
+      const dial = this.#dialTimeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), this.#dialTimeoutMs) : null;
+      dial?.unref();
       let connected = false;
-      up.once('connect', () => {
-        clearTimeout(dial);
+      up.once(ready, () => {
+        if (dial !== null) clearTimeout(dial);
         connected = true;
         client.off('close', onClientGone);
         if (client.destroyed) {
@@ -97,7 +133,7 @@ export class TcpService {
         new Tunnel(client, up, { idleTimeoutMs: 0, lingerMs: this.#terminationDelayMs }, noop);
       });
       up.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(dial);
+        if (dial !== null) clearTimeout(dial);
         if (connected || client.destroyed) return;
         this.#logger.warn('tcp: server could not be reached', { router, service: this.name, server: s.address, error: err.code ?? err.message });
         attempt();

@@ -6,6 +6,7 @@
  */
 import type tls from 'node:tls';
 import type { TlsCertificateConfig } from '../config/dynamic/schema.js';
+import type { TlsStoreConfig } from '../config/dynamic/transports.js';
 import type { Logger } from '../observability/logger.js';
 import { compileHttpRule } from '../router/index.js';
 import type { MergedConfig } from '../watcher/merge.js';
@@ -42,11 +43,22 @@ export class TlsManager {
   /** Options by server name (from the routers' Host rules); the default for every other name. */
   #sniOptions = new Map<string, OptionsChoice>();
   #defaultOptions: OptionsChoice = BUILTIN_OPTIONS;
+  /** Resolves an options name a router gives (for TCP routers' own `tls.options`). */
+  #resolveOptions: (ref: string, provider: string) => OptionsChoice = () => BUILTIN_OPTIONS;
   #optionErrors = new Set<string>();
   /** Secure contexts per certificate and options set, built on first use. */
   #optionContexts = new WeakMap<StoreEntry, Map<string, tls.SecureContext>>();
 
+  /** The certificate Gantry generated at start: the default unless `tls.stores.default` names another. */
+  readonly #generated: StoreEntry;
+  /** `tls.stores.default.defaultCertificate`, loaded; null when none is configured (or it failed). */
+  #storeDefault: StoreEntry | null = null;
+  /** `tls.stores.default.defaultGeneratedCert`: the ACME resolver and domain whose certificate is the default. */
+  #generatedBy: { resolver: string; main: string } | null = null;
+  #storeKey = '';
+
   private constructor(defaultEntry: StoreEntry, logger: Logger, cwd: string) {
+    this.#generated = defaultEntry;
     this.#store = new CertificateStore([], defaultEntry);
     this.#logger = logger.child({ component: 'tls' });
     this.#cwd = cwd;
@@ -73,9 +85,10 @@ export class TlsManager {
    * used (a fail-closed choice: options asking for mTLS must never be served without it) or when
    * they are sniStrict and no certificate names the server.
    */
-  handshake(servername: string): Handshake {
+  handshake(servername: string, options: { ref: string; provider: string } | null = null): Handshake {
     const name = normalize(servername);
-    const choice = (name === '' ? undefined : this.#sniOptions.get(name)) ?? this.#defaultOptions;
+    // A TCP router that names its own options uses them, whatever the HTTP routers select for the name.
+    const choice = options !== null ? this.#resolveOptions(options.ref, options.provider) : ((name === '' ? undefined : this.#sniOptions.get(name)) ?? this.#defaultOptions);
     if ('error' in choice) return { context: null, options: null, refuse: choice.error };
     const entry = name === '' ? null : this.#store.find(name);
     if (entry === null && choice.sniStrict) return { context: null, options: null, refuse: `sniStrict: no certificate for "${name}"` };
@@ -127,6 +140,11 @@ export class TlsManager {
         return names.length === 1 ? compiled.get(names[0]!) : undefined;
       }
     };
+    this.#resolveOptions = resolve;
+    for (const el of merged.tcp.routers.values()) {
+      const ref = el.config?.tls?.options;
+      if (ref !== undefined && el.config?.tls?.passthrough !== true) resolve(ref, el.provider); // logs a missing one once
+    }
     const sni = new Map<string, OptionsChoice>();
     const conflicts = new Set<string>();
     for (const el of merged.http.routers.values()) {
@@ -199,6 +217,46 @@ export class TlsManager {
   }
 
   /** list describes every certificate the store holds, with where it came from (for the API and metrics). */
+  /**
+   * setStore applies `tls.stores.default` (Traefik's TLS store): its defaultCertificate replaces
+   * the generated one for names no certificate covers; with defaultGeneratedCert, the certificate
+   * an ACME resolver obtains for that domain does, once it has it. A file that cannot be used is
+   * logged with the option path, and the generated certificate keeps serving.
+   */
+  setStore(store: { provider: string; config: TlsStoreConfig } | null): void {
+    const key = JSON.stringify(store);
+    if (key === this.#storeKey) return;
+    this.#storeKey = key;
+    this.#storeDefault = null;
+    this.#fileErrors.delete('tls.stores.default.defaultCertificate');
+    const dc = store?.config.defaultCertificate;
+    if (dc !== undefined) {
+      try {
+        const cert = dc.certFile.includes('-----BEGIN') ? parseCertificate('tls.stores.default', dc.certFile, dc.keyFile) : loadCertificateFiles(dc.certFile, dc.keyFile, this.#cwd);
+        this.#storeDefault = this.#entry(cert);
+        this.#logger.info('tls default certificate loaded', { provider: store!.provider, names: cert.names, notAfter: cert.notAfter.toISOString() });
+      } catch (err) {
+        const msg = `tls.stores.default.defaultCertificate: ${(err as Error).message}`;
+        this.#fileErrors.set('tls.stores.default.defaultCertificate', msg);
+        this.#logger.error('tls default certificate rejected; the generated one serves', { provider: store!.provider, error: msg });
+      }
+    }
+    const gen = store?.config.defaultGeneratedCert;
+    this.#generatedBy = gen === undefined ? null : { resolver: gen.resolver, main: gen.domain.main.toLowerCase() };
+    this.#rebuild();
+  }
+
+  /** #defaultEntry is what names no certificate covers get: store certificate, ACME-generated one, else Gantry's own. */
+  #defaultEntry(): StoreEntry {
+    if (this.#storeDefault !== null) return this.#storeDefault;
+    const g = this.#generatedBy;
+    if (g !== null) {
+      const hit = (this.#acme.get(g.resolver) ?? []).filter((e) => e.cert.names.includes(g.main)).sort((a, b) => b.cert.notAfter.getTime() - a.cert.notAfter.getTime())[0];
+      if (hit !== undefined) return hit;
+    }
+    return this.#generated;
+  }
+
   list(): CertificateInfo[] {
     const out: CertificateInfo[] = this.#files.map((e) => ({ cert: e.cert, source: 'file' as const }));
     for (const [resolver, list] of this.#acme) for (const e of list) out.push({ cert: e.cert, source: 'acme', resolver });
@@ -225,8 +283,9 @@ export class TlsManager {
     // For a name several certificates cover, the store keeps the one that expires last (a renewal wins).
     const all = [...this.#files];
     for (const list of this.#acme.values()) all.push(...list);
-    this.#store = new CertificateStore(all, this.#store.default);
+    this.#store = new CertificateStore(all, this.#defaultEntry());
     const live = new Set(all);
+    if (this.#storeDefault !== null) live.add(this.#storeDefault);
     for (const [k, e] of this.#contexts) if (!live.has(e)) this.#contexts.delete(k);
     for (const fn of this.#listeners) fn();
   }

@@ -5,6 +5,7 @@
  * validated element into what a handshake needs; a CA file that cannot be read is an error that
  * names the option path (`tls.options.mtls@file.clientAuth.caFiles[0]: …`).
  */
+import { constants } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type tls from 'node:tls';
@@ -76,6 +77,7 @@ export interface TlsOptionsConfig {
   clientAuth?: { caFiles?: string[] | undefined; clientAuthType?: ClientAuthType | undefined } | undefined;
   sniStrict?: boolean | undefined;
   preferServerCipherSuites?: boolean | undefined;
+  disableSessionTickets?: boolean | undefined;
 }
 
 /** CompiledTlsOptions is what a handshake needs from one options set. */
@@ -145,6 +147,9 @@ export function compileTlsOptions(name: string, o: TlsOptionsConfig, cwd: string
       })
       .join(':');
   }
+  // OpenSSL then issues no stateless tickets, and the stateful ones it falls back to cannot be
+  // resumed either: Gantry keeps no server-side session cache. Resumption is off, as in Go.
+  if (o.disableSessionTickets === true) context.secureOptions = constants.SSL_OP_NO_TICKET;
   const clientAuth = o.clientAuth?.clientAuthType ?? (o.clientAuth?.caFiles?.length ? 'RequireAndVerifyClientCert' : 'NoClientCert');
   const caFiles = o.clientAuth?.caFiles ?? [];
   if (caFiles.length > 0) {

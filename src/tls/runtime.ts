@@ -247,6 +247,7 @@ export class TlsRuntime {
     for (const r of this.resolvers) await r.start();
     this.#watcher = watcher;
     const apply = (s: Snapshot): void => {
+      certs.setStore(s.merged.tls.store);
       certs.setFiles(s.merged.tls.certificates);
       certs.setOptions(s.merged);
       if (this.#ordersEnabled) for (const r of this.resolvers) r.onSnapshot(s);

@@ -9,7 +9,8 @@ import type { HttpRouterConfig, HttpServiceConfig, LoadBalancerConfig } from '..
 import { ConfigError } from '../errors.js';
 import type { Handler, RequestContext } from '../proxy/context.js';
 import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
-import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamRegistry, UpstreamTransport } from '../upstreams/registry.js';
+import { compileServersTransport } from '../upstreams/transport.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
 import { DEFAULT_MIRROR_MAX_BODY } from '../balancer/mirroring.js';
@@ -41,6 +42,26 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   const services = new Map<string, Handler>();
   const building = new Set<string>();
   const lbServices = new Map<string, LoadBalancerService>();
+  const transports = new Map<string, UpstreamTransport>();
+
+  /**
+   * transportFor resolves a load balancer's `serversTransport` (qualified by merge.ts): none or
+   * `default@internal` is the static one; a named one is compiled once per snapshot and shared,
+   * by what it does, with the previous snapshot's (its pools survive the reload).
+   */
+  const transportFor = (ref: string | undefined): UpstreamTransport => {
+    if (ref === undefined || ref === '' || ref === 'default@internal') return deps.registry.defaultTransport;
+    const done = transports.get(ref);
+    if (done !== undefined) return done;
+    const el = merged.http.serversTransports.get(ref);
+    if (el === undefined) throw new ConfigError('', `serversTransport "${ref}" does not exist`);
+    if (el.config === null) throw new ConfigError('', `serversTransport "${ref}" is invalid: ${el.errors.join('; ')}`);
+    const at = `http.serversTransports.${el.name}`;
+    const t = deps.registry.acquireTransport(compileServersTransport(el.config, deps.cwd, at, deps.registry.transport.client ?? 'gantry'));
+    resources.transports.push(t);
+    transports.set(ref, t);
+    return t;
+  };
 
   const serviceHandler = (name: string): Handler => {
     const done = services.get(name);
@@ -86,6 +107,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   };
 
   const buildLoadBalancer = (name: string, lb: LoadBalancerConfig): Handler => {
+    const transport = transportFor(lb.serversTransport);
     const servers = (lb.servers ?? []).map((s) => {
       const server = deps.registry.acquire(s.url);
       resources.servers.push(server);
@@ -94,7 +116,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     const balancer = createBalancer(lb, servers, name, { stickySecret: deps.stickySecret });
     if (lb.healthCheck) {
       // Probes are shared by (server, check) in the registry: an unchanged reload keeps them running.
-      const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }) });
+      const checker = new ActiveHealthChecker(name, servers, lb.healthCheck, { registry: deps.activeHealth, logger: deps.logger.child({ service: name }), transport });
       checker.start();
       resources.stoppers.push(checker);
     }
@@ -105,7 +127,8 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         serverName,
         health: deps.health,
         onDone: deps.onDone,
-        fastLane: lb.sticky === undefined && servers.every((s) => deps.registry.ownClient(s.server)),
+        fastLane: lb.sticky === undefined && servers.every((s) => transport.ownClient(s.server)),
+        transport,
       },
       balancer,
       deps.registry,
@@ -148,17 +171,33 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   // Routers: build each one alone; a failure disables that router only.
   const perEntrypoint = new Map<string, CompiledRouter[]>();
   for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
+  // Traefik: when some entrypoints are asDefault, routers without entryPoints go only to those.
+  const defaultEps = deps.entrypoints.some((e) => e.asDefault === true) ? deps.entrypoints.filter((e) => e.asDefault === true) : deps.entrypoints;
   for (const el of merged.http.routers.values()) {
     if (el.config === null) continue;
     const r: HttpRouterConfig = el.config;
     try {
       const compiled = compileHttpRule(r.rule);
-      let handler = serviceHandler(r.service);
+      let own = serviceHandler(r.service);
       const mws = r.middlewares ?? [];
-      for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
-      const direct = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
+      for (let i = mws.length - 1; i >= 0; i--) own = buildMiddleware(mws[i]!, own, []);
+      const ownDirect = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
+      // The entrypoint's middlewares go in front of the router's own, built once per list.
+      const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; names: string[] }>();
+      const chainFor = (epMws: readonly string[]) => {
+        const key = epMws.join('\0');
+        let c = chains.get(key);
+        if (c === undefined) {
+          let handler = own;
+          for (let i = epMws.length - 1; i >= 0; i--) handler = buildMiddleware(qualify(epMws[i]!, el.provider), handler, []);
+          // The fast lane serves only routers with no middleware at all, the entrypoint's included.
+          c = { handler, direct: epMws.length === 0 ? ownDirect : null, names: [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
+          chains.set(key, c);
+        }
+        return c;
+      };
       const tls = r.tls !== undefined;
-      const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
+      const eps = r.entryPoints ?? defaultEps.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];
       for (const epName of eps) {
         const ep = deps.entrypoints.find((e) => e.name === epName);
@@ -167,8 +206,16 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
           continue;
         }
         if (ep.tls !== tls) continue;
+        let chain;
+        try {
+          chain = chainFor(ep.middlewares ?? []);
+        } catch (err) {
+          // A missing entrypoint middleware (global auth, say) keeps the router off that entrypoint only.
+          el.errors.push(`entryPoints.${epName}.http.middlewares: ${errorText(err)}`);
+          continue;
+        }
         using.push(epName);
-        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, direct, compiled, service: r.service });
+        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler: chain.handler, direct: chain.direct, compiled, service: r.service, middlewares: chain.names });
       }
       (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
       if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');
@@ -190,7 +237,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const [ep, routers] of perEntrypoint) {
     tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
   }
-  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger);
+  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, deps.cwd, defaultEps.map((e) => e.name));
   return new Snapshot(
     version,
     tables,

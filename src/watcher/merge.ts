@@ -16,6 +16,7 @@ import type {
   TlsCertificateConfig,
   TlsOptionsSchemaConfig,
 } from '../config/dynamic/schema.js';
+import type { ServersTransportSchemaConfig, TcpServersTransportConfig, TlsStoreConfig } from '../config/dynamic/transports.js';
 import { validateDynamic } from '../config/dynamic/validate.js';
 import { didYouMean } from '../config/suggest.js';
 import type { ConfigMessage, ProviderError } from '../providers/provider.js';
@@ -40,12 +41,20 @@ export interface MergedConfig {
     middlewares: Map<string, Element<Record<string, unknown>>>;
     /** Router defaults (`http.profiles`), middlewares qualified relative to the profile's provider. */
     profiles: Map<string, Element<HttpProfileConfig>>;
+    /** `http.serversTransports`, by qualified name; services name them in `loadBalancer.serversTransport`. */
+    serversTransports: Map<string, Element<ServersTransportSchemaConfig>>;
   };
   tcp: {
     routers: Map<string, Element<TcpRouterConfig>>;
     services: Map<string, Element<TcpServiceConfig>>;
+    serversTransports: Map<string, Element<TcpServersTransportConfig>>;
   };
-  tls: { certificates: Array<{ provider: string; config: TlsCertificateConfig }>; options: Map<string, Element<TlsOptionsSchemaConfig>> };
+  tls: {
+    certificates: Array<{ provider: string; config: TlsCertificateConfig }>;
+    options: Map<string, Element<TlsOptionsSchemaConfig>>;
+    /** The `default` TLS store, when exactly one provider defines it (Traefik refuses it from several). */
+    store: { provider: string; config: TlsStoreConfig } | null;
+  };
   /** Problems a provider reported that are not tied to an element it emitted. */
   providerErrors: Array<ProviderError & { provider: string }>;
 }
@@ -57,9 +66,9 @@ export function qualify(name: string, provider: string): string {
 
 export function emptyMerged(): MergedConfig {
   return {
-    http: { routers: new Map(), services: new Map(), middlewares: new Map(), profiles: new Map() },
-    tcp: { routers: new Map(), services: new Map() },
-    tls: { certificates: [], options: new Map() },
+    http: { routers: new Map(), services: new Map(), middlewares: new Map(), profiles: new Map(), serversTransports: new Map() },
+    tcp: { routers: new Map(), services: new Map(), serversTransports: new Map() },
+    tls: { certificates: [], options: new Map(), store: null },
     providerErrors: [],
   };
 }
@@ -67,6 +76,7 @@ export function emptyMerged(): MergedConfig {
 /** mergeConfigs validates each provider's configuration and merges them, qualified. */
 export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
   const merged = emptyMerged();
+  const defaultStoreFrom: string[] = [];
   for (const msg of messages) {
     const p = msg.provider;
     const { config: valid, errors } = validateDynamic(msg.config);
@@ -105,8 +115,15 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     take<Record<string, unknown>>('http', 'middlewares', merged.http.middlewares, (m) => qualifyMiddleware(m, p));
     take<HttpProfileConfig>('http', 'profiles', merged.http.profiles, (pr) => ({ ...pr, middlewares: pr.middlewares?.map((m) => qualify(m, p)) }));
     take<TcpRouterConfig>('tcp', 'routers', merged.tcp.routers, (r) => ({ ...r, service: qualify(r.service, p), middlewares: r.middlewares?.map((m) => qualify(m, p)) }));
-    take<TcpServiceConfig>('tcp', 'services', merged.tcp.services, (s) => s);
-    for (const cert of (valid as DynamicConfig).tls?.certificates ?? []) merged.tls.certificates.push({ provider: p, config: cert as TlsCertificateConfig });
+    take<TcpServiceConfig>('tcp', 'services', merged.tcp.services, (s) => (s.loadBalancer?.serversTransport === undefined ? s : { ...s, loadBalancer: { ...s.loadBalancer, serversTransport: qualify(s.loadBalancer.serversTransport, p) } }));
+    take<ServersTransportSchemaConfig>('http', 'serversTransports', merged.http.serversTransports, (t) => t);
+    take<TcpServersTransportConfig>('tcp', 'serversTransports', merged.tcp.serversTransports, (t) => t);
+    for (const cert of (valid as unknown as DynamicConfig).tls?.certificates ?? []) merged.tls.certificates.push({ provider: p, config: cert as TlsCertificateConfig });
+    const store = valid.tls.stores['default'];
+    if (store !== undefined) {
+      if (defaultStoreFrom.length === 0) merged.tls.store = { provider: p, config: structuredClone(store) as TlsStoreConfig };
+      defaultStoreFrom.push(p);
+    }
     takeTlsOptions(merged.tls.options, raw.tls?.options ?? {}, valid.tls.options, errorsByPath, p);
     // Errors outside of named elements (e.g. a whole section) are provider-level. So are a profile's:
     // a profile is not served by itself, and the logs and the API list provider errors.
@@ -115,6 +132,11 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
       for (const m of msgs) merged.providerErrors.push({ provider: p, path, message: m });
     }
     for (const e of msg.errors ?? []) merged.providerErrors.push({ ...e, provider: p });
+  }
+  if (defaultStoreFrom.length > 1) {
+    // As Traefik does: which provider's default store should win is anyone's guess, so none does.
+    merged.tls.store = null;
+    for (const provider of defaultStoreFrom) merged.providerErrors.push({ provider, path: 'tls.stores.default', message: `tls.stores.default: defined by several providers (${defaultStoreFrom.join(', ')}); none applies` });
   }
   applyProfiles(merged);
   return merged;
@@ -170,6 +192,7 @@ export function applyProfiles(merged: MergedConfig): void {
 }
 
 function qualifyService(s: HttpServiceConfig, p: string): HttpServiceConfig {
+  if (s.loadBalancer?.serversTransport !== undefined) s.loadBalancer.serversTransport = qualify(s.loadBalancer.serversTransport, p);
   if (s.weighted) s.weighted.services = s.weighted.services.map((w) => ({ ...w, name: qualify(w.name, p) }));
   if (s.mirroring) {
     s.mirroring.service = qualify(s.mirroring.service, p);

@@ -9,7 +9,7 @@ import type { LoadBalancerService } from '../proxy/forward.js';
 import type { CompiledRule, MatchRequest, RouteTable } from '../router/index.js';
 import type { MergedConfig } from './merge.js';
 import type { TcpEntrypointRoutes } from '../tcp/routes.js';
-import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamRegistry, UpstreamTransport } from '../upstreams/registry.js';
 import type { UpstreamServer } from '../upstreams/server.js';
 
 /**
@@ -22,6 +22,7 @@ import type { UpstreamServer } from '../upstreams/server.js';
 export class SnapshotResources {
   readonly registry: UpstreamRegistry;
   readonly servers: UpstreamServer[] = [];
+  readonly transports: UpstreamTransport[] = [];
   readonly stoppers: Array<{ stop(): void }> = [];
 
   constructor(registry: UpstreamRegistry) {
@@ -30,8 +31,10 @@ export class SnapshotResources {
 
   release(): void {
     for (const s of this.servers) this.registry.release(s);
+    for (const t of this.transports) this.registry.releaseTransport(t);
     for (const r of this.stoppers) r.stop();
     this.servers.length = 0;
+    this.transports.length = 0;
     this.stoppers.length = 0;
   }
 }
@@ -39,6 +42,13 @@ export class SnapshotResources {
 export interface EntrypointInfo {
   name: string;
   tls: boolean;
+  /**
+   * `entryPoints.<name>.http.middlewares`: run before each router's own on this entrypoint; bare
+   * names resolve in the router's provider, as the router's own do (Traefik's entrypoint model).
+   */
+  middlewares?: readonly string[];
+  /** `asDefault`: routers without entryPoints go to the asDefault entrypoints when any is set. */
+  asDefault?: boolean;
 }
 
 export interface CompiledRouter {
@@ -50,6 +60,8 @@ export interface CompiledRouter {
   direct: LoadBalancerService | null;
   compiled: CompiledRule;
   service: string;
+  /** The middlewares in front of the service on this entrypoint, in run order (the entrypoint's, then the router's). */
+  middlewares?: readonly string[];
 }
 
 export class Snapshot {

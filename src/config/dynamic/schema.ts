@@ -12,6 +12,20 @@ export const durationSchema = z.union([z.string(), z.number()]).refine((v) => pa
   message: 'not a duration (use e.g. "500ms", "10s", "1m")',
 });
 
+/** signedMs reads a duration that may start with `-` (Traefik's "negative: no bound / at once"); null when it is none. */
+export function signedMs(v: string | number): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v * 1000 : null;
+  const t = v.trim();
+  if (t.startsWith('-')) {
+    const n = parseDuration(t.slice(1));
+    return n === null ? null : -n;
+  }
+  return parseDuration(t);
+}
+
+/** A duration that may be negative (`-1`, "-1s"). */
+export const signedDurationSchema = z.union([z.string(), z.number()]).refine((v) => signedMs(v) !== null, { message: 'not a duration (use e.g. "100ms", "-1")' });
+
 const tlsDomainSchema = z.strictObject({ main: z.string().min(1), sans: z.array(z.string()).optional() });
 
 const httpRouterTlsSchema = z.strictObject({
@@ -61,12 +75,18 @@ export const stickyCookieSchema = z.strictObject({
   sameSite: z.enum(['none', 'lax', 'strict', 'None', 'Lax', 'Strict', '']).optional(),
   maxAge: z.number().int().optional(),
   path: z.string().optional(),
+  /** The cookie's Domain attribute: a host name (a leading dot is dropped, as Go does); an IP address is not allowed. */
+  domain: z
+    .string()
+    .refine((d): boolean => d === '' || (/^\.?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(d) && !/^\.?[\d.]+$/.test(d)), { message: 'not a cookie domain (a host name such as example.com)' })
+    .optional(),
 });
 
 export const healthCheckSchema = z.strictObject({
   path: z.string().optional(),
   scheme: z.string().optional(),
-  mode: z.string().optional(),
+  /** `http` (default) or `grpc` (the gRPC Health Checking Protocol). */
+  mode: z.string().refine((m): boolean => ['http', 'grpc'].includes(m.toLowerCase()), { message: 'expected http or grpc' }).optional(),
   hostname: z.string().optional(),
   port: z.number().int().min(1).max(65535).optional(),
   interval: durationSchema.optional(),
@@ -85,7 +105,12 @@ export const loadBalancerSchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
   passHostHeader: z.boolean().optional(),
   serversTransport: z.string().optional(),
-  responseForwarding: z.strictObject({ flushInterval: durationSchema.optional() }).optional(),
+  /**
+   * flushInterval bounds how long response bytes may wait before reaching the client (negative: no
+   * wait). Gantry writes each chunk as soon as it reads it from the server — Traefik's -1 — so
+   * every value is met (forward.ts); none makes it hold data back.
+   */
+  responseForwarding: z.strictObject({ flushInterval: signedDurationSchema.optional() }).optional(),
 });
 
 export const weightedSchema = z.strictObject({
@@ -145,6 +170,8 @@ export const tcpServiceSchema = z.strictObject({
       servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
       proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
       terminationDelay: z.number().optional(),
+      /** A `tcp.serversTransports` name (dial and termination delay, PROXY protocol, TLS to the servers). */
+      serversTransport: z.string().optional(),
     })
     .optional(),
   weighted: z.unknown().optional(),
@@ -153,7 +180,8 @@ export const tcpServiceSchema = z.strictObject({
 export const tlsCertificateSchema = z.strictObject({
   certFile: z.string().min(1),
   keyFile: z.string().min(1),
-  stores: z.array(z.string()).optional(),
+  /** As in Traefik, `default` is the only store. */
+  stores: z.array(z.string().refine((n): boolean => n === 'default', { message: 'only the store named "default" exists' })).optional(),
 });
 
 /** Names from a table (Go's cipher suites, curves, TLS versions): an unknown one is reported with the known ones. */
@@ -175,6 +203,8 @@ export const tlsOptionsSchema = z.strictObject({
     .optional(),
   sniStrict: z.boolean().optional(),
   preferServerCipherSuites: z.boolean().optional(),
+  /** No session resumption by tickets (TLS 1.2 and 1.3), as Go's SessionTicketsDisabled. */
+  disableSessionTickets: z.boolean().optional(),
 });
 
 export type TlsOptionsSchemaConfig = z.infer<typeof tlsOptionsSchema>;
@@ -209,6 +239,7 @@ export interface DynamicConfig {
     routers?: Record<string, unknown>;
     services?: Record<string, unknown>;
     middlewares?: Record<string, unknown>;
+    serversTransports?: Record<string, unknown>;
   };
   udp?: Record<string, unknown>;
   tls?: {

@@ -10,6 +10,8 @@
  * schemas live with each middleware's factory.
  */
 import * as schema from '../dynamic/schema.js';
+import { passTLSClientCertSchema } from '../../middlewares/passTLSClientCert/index.js';
+import { serversTransportSchema, tcpServersTransportSchema } from '../dynamic/transports.js';
 
 export type Scalar = 'string' | 'number' | 'boolean' | 'any';
 
@@ -176,7 +178,7 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
   ipAllowList: object({ sourceRange: strList, ipStrategy, rejectStatusCode: num }),
   ipWhiteList: object({ sourceRange: strList, ipStrategy }),
   inFlightReq: object({ amount: num, sourceCriterion }),
-  passTLSClientCert: object({ pem: bool, info: any }),
+  passTLSClientCert: object({ pem: bool, info: fromZod(passTLSClientCertSchema.shape.info) }),
   rateLimit: object({ average: num, period: str, burst: num, sourceCriterion }),
   redirectRegex: object({ regex: str, replacement: str, permanent: bool }),
   redirectScheme: object({ scheme: str, port: str, permanent: bool }),
@@ -232,11 +234,14 @@ function buildRoot(): ModelNode {
       middlewares: { kind: 'map', value: object(HTTP_MIDDLEWARES) },
       // Profiles come from etcd keys (or a file); container labels only name one (gantry.profile).
       profiles: { kind: 'map', value: fromZod(schema.httpProfileSchema) },
+      // Servers transports come from etcd keys (Traefik's KV providers have them; its labels do not).
+      serversTransports: { kind: 'map', value: fromZod(serversTransportSchema) },
     }),
     tcp: object({
       routers: { kind: 'map', value: tcpRouter },
       services: { kind: 'map', value: serviceNode(schema.tcpServiceSchema) },
       middlewares: { kind: 'map', value: object(TCP_MIDDLEWARES) },
+      serversTransports: { kind: 'map', value: fromZod(tcpServersTransportSchema) },
     }),
     udp: object({
       routers: { kind: 'map', value: object({ entryPoints: strList, service: str }) },

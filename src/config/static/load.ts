@@ -14,6 +14,7 @@ import { staticSchema, splitAddress, type StaticConfig } from './schema.js';
 import { argvEntries, envEntries } from './sources.js';
 import { SourceTree, addData, addText, describeWhere, merge, type Problem } from './tree.js';
 import { describe, explainIssues } from './zodtree.js';
+import { findRefused, refusalMessage } from '../refused.js';
 
 export interface LoadStaticOptions {
   /** The flags, without the program and command names. */
@@ -53,6 +54,7 @@ export const DEFAULT_STATIC_FILES = ['gantry.yaml', 'gantry.yml', 'gantry.toml']
 export const DEFAULT_DYNAMIC_FILES = ['dynamic.yaml', 'dynamic.yml', 'dynamic.toml'];
 
 const root = describe(staticSchema);
+const STATIC_ROOTS = Object.keys(staticSchema.shape);
 
 export async function loadStaticConfig(opts: LoadStaticOptions): Promise<StaticConfig> {
   const flags = new SourceTree();
@@ -139,11 +141,16 @@ function finish(tree: SourceTree, ctx: Context): StaticConfig {
     }
   }
   for (const [path, message] of crossCheck(data)) problems.push({ where: describeWhere(tree, path), message });
+  // Options the schema knows but Gantry cannot honour yet are refused, never ignored (refused.ts).
+  for (const f of findRefused(data, STATIC_ROOTS)) problems.push({ where: describeWhere(tree, [...f.segments]), message: refusalMessage(f.refusal) });
   if (problems.length > 0 || !result.success) throw new StaticConfigError(problems.map((p) => new ConfigError(p.where, p.message)));
   const cfg = result.data;
 
   absolutePaths(cfg, ctx.cwd);
-  for (const ep of Object.values(cfg.entryPoints)) ep.transport.lifeCycle.graceTimeOut ??= cfg.lifecycle.graceTimeout;
+  for (const ep of Object.values(cfg.entryPoints)) {
+    ep.transport.lifeCycle.graceTimeOut ??= cfg.lifecycle.graceTimeout;
+    ep.transport.lifeCycle.requestAcceptGraceTimeout ??= cfg.lifecycle.requestAcceptGraceTimeout;
+  }
   return deepFreeze(cfg) as StaticConfig;
 }
 

@@ -95,7 +95,11 @@ const entryPointSchema = z
     forwardedHeaders: trustSchema,
     transport: group({
       respondingTimeouts: group({ readTimeout: ms('60s'), writeTimeout: ms('0s'), idleTimeout: ms('180s') }),
-      lifeCycle: group({ requestAcceptGraceTimeout: ms('0s'), graceTimeOut: durationSchema.transform((v) => parseDuration(v)!).optional() }),
+      /** Per entrypoint; each defaults to the top-level `lifecycle` value (load.ts). */
+      lifeCycle: group({
+        requestAcceptGraceTimeout: durationSchema.transform((v) => parseDuration(v)!).optional(),
+        graceTimeOut: durationSchema.transform((v) => parseDuration(v)!).optional(),
+      }),
       keepAliveMaxRequests: z.number().int().min(0).prefault(0),
       keepAliveMaxTime: ms('0s'),
     }),
@@ -189,10 +193,12 @@ export const staticSchema = z.strictObject({
   certificatesResolvers: z.record(z.string(), z.strictObject({ acme: acmeSchema })).prefault({}),
   serversTransport: group({
     forwardingTimeouts: group({ dialTimeout: ms('30s'), responseHeaderTimeout: ms('0s'), idleConnTimeout: ms('90s') }),
-    maxIdleConnsPerHost: z.number().int().min(0).prefault(200),
+    /** Negative: no connection is reused; 0: 2 (Go's default). */
+    maxIdleConnsPerHost: z.number().int().prefault(200),
     insecureSkipVerify: z.boolean().prefault(false),
     /** Client for http:// servers: Gantry's own HTTP/1.1 pool, or undici's Pool (for comparison). */
     client: lowerEnum(['gantry', 'undici']).prefault('gantry'),
+    /** CA certificates (files or PEM text) trusted for https:// servers, instead of Node's bundled roots. */
     rootCAs: list.prefault([]),
   }),
   lifecycle: group({ graceTimeout: ms('10s'), requestAcceptGraceTimeout: ms('0s') }),

@@ -44,6 +44,8 @@ export class FastConnection implements FastSink {
   /** The request being served and its context (read by the entrypoint's fastFinished). */
   request: FastRequest | null = null;
   context: RequestContext | null = null;
+  /** The entrypoint's writeTimeout for the request being served, or null. */
+  deadline: NodeJS.Timeout | null = null;
   #closeAfter = false;
   #served = 0;
 
@@ -91,6 +93,11 @@ export class FastConnection implements FastSink {
     this.request = req;
     this.context = ctx;
     if (req.close) this.#closeAfter = true;
+  }
+
+  /** closeAfterResponse: the response being served ends the connection (keep-alive limits). */
+  closeAfterResponse(): void {
+    this.#closeAfter = true;
   }
 
   finish(complete: boolean): void {

@@ -145,6 +145,7 @@ describe('headers: security headers', () => {
     { desc: 'contentSecurityPolicyReportOnly', options: { contentSecurityPolicyReportOnly: "default-src 'none'" }, res: { 'content-security-policy-report-only': "default-src 'none'" } },
     { desc: 'referrerPolicy', options: { referrerPolicy: 'no-referrer' }, res: { 'referrer-policy': 'no-referrer' } },
     { desc: 'permissionsPolicy', options: { permissionsPolicy: 'camera=()' }, res: { 'permissions-policy': 'camera=()' } },
+    { desc: 'featurePolicy (deprecated name, still sent)', options: { featurePolicy: "camera 'none'" }, res: { 'feature-policy': "camera 'none'" } },
     { desc: 'security header overrides upstream', options: { frameDeny: true }, server: { upstreamHeaders: { 'x-frame-options': 'ALLOW' } }, res: { 'x-frame-options': 'DENY' } },
     { desc: 'custom response header overrides a security header', options: { frameDeny: true, customResponseHeaders: { 'X-Frame-Options': 'SAMEORIGIN' } }, res: { 'x-frame-options': 'SAMEORIGIN' } },
     { desc: 'STS not sent over plain HTTP', options: { stsSeconds: 315360000 }, res: { 'strict-transport-security': undefined } },

@@ -8,7 +8,7 @@
 import acme from 'acme-client';
 import type { AcmeConfig } from '../../config/static/schema.js';
 import type { Logger } from '../../observability/logger.js';
-import { compileHttpRule } from '../../router/index.js';
+import { compileHttpRule, compileTcpRule } from '../../router/index.js';
 import type { Snapshot } from '../../watcher/snapshot.js';
 import { parseCertificate, type LoadedCertificate } from '../certificate.js';
 import type { TlsManager } from '../manager.js';
@@ -133,6 +133,31 @@ export class AcmeResolver {
         const key = domains.join(',');
         wants.set(key, this.#wants.get(key) ?? { domains, failures: 0, notBefore: 0, renew: false });
       }
+    }
+    // TCP routers that terminate TLS with this resolver: their domains, else their HostSNI names.
+    for (const el of s.merged.tcp.routers.values()) {
+      const r = el.config;
+      if (r === null || r.tls === undefined || r.tls.passthrough === true || r.tls.certResolver !== this.name) continue;
+      const sets: string[][] = [];
+      if (r.tls.domains !== undefined && r.tls.domains.length > 0) for (const d of r.tls.domains) sets.push([d.main, ...(d.sans ?? [])]);
+      else {
+        try {
+          const hosts = compileTcpRule(r.rule).hosts;
+          if (hosts !== null && hosts.length > 0) sets.push([...hosts]);
+        } catch {
+          // the router's rule error is reported by the watcher
+        }
+      }
+      for (const set of sets) {
+        const domains = [...new Set(set.map((d) => d.toLowerCase()))];
+        wants.set(domains.join(','), this.#wants.get(domains.join(',')) ?? { domains, failures: 0, notBefore: 0, renew: false });
+      }
+    }
+    // tls.stores.default.defaultGeneratedCert: this resolver also obtains the default certificate.
+    const gen = s.merged.tls.store?.config.defaultGeneratedCert;
+    if (gen !== undefined && gen.resolver === this.name) {
+      const domains = [...new Set([gen.domain.main, ...(gen.domain.sans ?? [])].map((d) => d.toLowerCase()))];
+      wants.set(domains.join(','), this.#wants.get(domains.join(',')) ?? { domains, failures: 0, notBefore: 0, renew: false });
     }
     this.#wants = wants;
     this.#kick();
