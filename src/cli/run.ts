@@ -20,12 +20,22 @@ export async function runCommand(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  if (config.workers > 1) {
-    if (cluster.isPrimary) await runPrimary(config, process.cwd());
-    else await runWorker(config, process.cwd());
-    return;
+  let gantry: Gantry;
+  try {
+    if (config.workers > 1) {
+      if (cluster.isPrimary) await runPrimary(config, process.cwd());
+      else await runWorker(config, process.cwd());
+      return;
+    }
+    gantry = new Gantry({ config, cwd: process.cwd() });
+  } catch (err) {
+    // What only building Gantry finds (a certificate file that cannot be read) is a configuration error too.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
   }
-  const gantry = new Gantry({ config, cwd: process.cwd() });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -10,6 +10,7 @@ import { DockerProvider } from './docker/index.js';
 import { SwarmProvider } from './swarm/index.js';
 import path from 'node:path';
 import { EtcdClient, EtcdProvider } from './etcd/index.js';
+import { etcdClientOptions } from './etcd/options.js';
 import { ConsulCatalogProvider } from './consul/index.js';
 import { EtcdStorage, FileStorage, RestProvider, type InstanceRegistry } from './rest/index.js';
 
@@ -46,7 +47,8 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   }
   let etcd: EtcdProvider | null = null;
   if (p.etcd !== null) {
-    const client = new EtcdClient({ endpoints: [...p.etcd.endpoints], logger: logger.child({ component: 'etcd' }) });
+    // TLS and the user apply to every use of etcd (REST registrations and ACME storage too).
+    const client = new EtcdClient(etcdClientOptions(p.etcd, cwd, logger.child({ component: 'etcd' })));
     // `registratorPrefix` is Registrator's URI path (etcd://host:2379/services); read when the static schema offers it.
     const registratorPrefix = (p.etcd as { registratorPrefix?: string }).registratorPrefix ?? '/services';
     etcd = new EtcdProvider({ client, rootKey: p.etcd.rootKey, registratorPrefix });

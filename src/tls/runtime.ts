@@ -27,6 +27,7 @@ import { parseCertificate, secureContextFor, type LoadedCertificate } from './ce
 import { TlsManager } from './manager.js';
 import { AcmeResolver } from './acme/resolver.js';
 import { EtcdStorage } from './acme/etcd-storage.js';
+import { etcdClientOptions } from '../providers/etcd/options.js';
 import { FileStorage, type AcmeStorage, type ChallengeKind } from './acme/storage.js';
 import { RelayStorage, type ChallengePublisher, type PendingChallenge } from './acme/relay.js';
 import type { PemPair } from './selfsigned.js';
@@ -227,7 +228,7 @@ export class TlsRuntime {
         if (cfg.storage === 'etcd') {
           const etcd = this.#config.providers.etcd;
           if (etcd === null) throw new Error(`certificatesResolvers.${name}.acme.storage: etcd needs --providers.etcd.endpoints`);
-          storage = new EtcdStorage(etcd.endpoints, etcd.rootKey);
+          storage = new EtcdStorage(etcdClientOptions(etcd, this.#cwd, this.#logger.child({ component: 'etcd' })), etcd.rootKey);
         } else if (this.role === 'serve') {
           // A worker's answers come from the primary; a file holds none.
           continue;

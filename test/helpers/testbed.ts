@@ -9,6 +9,7 @@
  * requireComponent throws instead: in CI a missing test bed is a failure, never a silent skip.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,4 +340,41 @@ export async function restartEtcdMember(i: number, timeoutMs = 15_000): Promise<
   }
   const endpoint = loadTestbed().etcd!.cluster[i - 1]!;
   await until(`etcd m${i} healthy at ${endpoint}`, () => etcdHealthy(endpoint), timeoutMs, 50);
+}
+
+/**
+ * etcdAuthCtl runs etcdctl as root against the TLS + auth member (user and role management in
+ * tests: `etcdAuthCtl('user', 'add', name, '--new-user-password=' + pw)`); `input` goes to stdin.
+ */
+export function etcdAuthCtl(args: string[], input?: string): Promise<string> {
+  const a = loadTestbed().etcdAuth;
+  if (!a) return Promise.reject(new Error('the TLS + auth etcd member is not in the test bed env file'));
+  const all = ['--endpoints', a.endpoint, '--cacert', a.ca, '--cert', a.cert, '--key', a.key, '--user', `root:${a.rootPassword}`, '--command-timeout=5s', ...args];
+  return new Promise((resolve, reject) => {
+    const child = execFile('etcdctl', all, { timeout: 15_000, env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/**
+ * etcdAuthUser creates a user with its own role, granted readwrite on `prefix` only, and returns
+ * its password and a function that removes both. The user exists for one test, which may change
+ * its password without disturbing the others.
+ */
+export async function etcdAuthUser(name: string, prefix: string): Promise<{ password: string; remove(): Promise<void> }> {
+  const password = randomBytes(9).toString('hex');
+  await etcdAuthCtl(['role', 'add', name]);
+  await etcdAuthCtl(['role', 'grant-permission', name, '--prefix=true', 'readwrite', prefix]);
+  await etcdAuthCtl(['user', 'add', name, `--new-user-password=${password}`]);
+  await etcdAuthCtl(['user', 'grant-role', name, name]);
+  return {
+    password,
+    remove: async () => {
+      await etcdAuthCtl(['user', 'delete', name]).catch(() => undefined);
+      await etcdAuthCtl(['role', 'delete', name]).catch(() => undefined);
+    },
+  };
 }
