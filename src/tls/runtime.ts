@@ -155,10 +155,14 @@ export class TlsRuntime {
     return (socket, http) => demux.handle(socket, http);
   }
 
-  /** preRouteFor answers ACME HTTP-01 challenges and the entrypoint's redirect, before routing. */
+  /**
+   * preRouteFor answers ACME HTTP-01 challenges and the entrypoint's redirect, before routing.
+   * Challenges are answered only on the entrypoints a resolver's `httpChallenge.entryPoint` names,
+   * as Traefik does: elsewhere `/.well-known/acme-challenge/` is routed like any path.
+   */
   preRouteFor(name: string): ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null {
     const redirect = this.#config.entryPoints[name]!.http.redirections.entryPoint;
-    const acme = Object.keys(this.#config.certificatesResolvers).length > 0;
+    const acme = Object.values(this.#config.certificatesResolvers).some((r) => r.acme.httpChallenge?.entryPoint === name);
     if (redirect === null && !acme) return null;
     return (req, res, ctx) => {
       if (acme && ctx.path.startsWith(CHALLENGE_PREFIX)) {

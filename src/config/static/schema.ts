@@ -113,13 +113,21 @@ const acmeSchema = z.strictObject({
   caServer: z.string().prefault('https://acme-v02.api.letsencrypt.org/directory'),
   storage: z.string().prefault('acme.json'),
   keyType: z.enum(['EC256', 'EC384', 'RSA2048', 'RSA4096', 'RSA8192']).prefault('EC256'),
+  /** The CA's certificate lifetime in hours: it sets when certificates are renewed, as in Traefik (tls/acme/renewal.ts). */
   certificatesDuration: z.number().int().min(1).prefault(2160),
-  /** Renew a certificate this long before it expires (default: a third of certificatesDuration, 30 days for 90-day certificates). */
+  /** Renew a certificate this long before it expires (default from certificatesDuration: 30 days for 90-day certificates). */
   renewBefore: durationSchema.transform((v) => parseDuration(v)!).optional(),
-  /** How often certificates are checked for renewal (and storage re-read for other replicas' renewals). */
-  renewCheckInterval: ms('1h'),
+  /**
+   * How often certificates are checked for renewal (and storage re-read for other replicas'
+   * renewals). Default: Traefik's interval for certificatesDuration, at most 1 hour.
+   */
+  renewCheckInterval: durationSchema.transform((v) => parseDuration(v)!).optional(),
   preferredChain: z.string().optional(),
-  eab: section({ kid: z.string(), hmacEncoded: z.string() }),
+  /** External Account Binding (RFC 8555 §7.3.4): the key ID and MAC key the CA gave the account, the key base64url. */
+  eab: section({
+    kid: z.string().min(1),
+    hmacEncoded: z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, 'expected the MAC key in base64url, as the CA gives it'),
+  }),
   httpChallenge: section({ entryPoint: z.string().min(1) }),
   tlsChallenge: section({}),
 });
