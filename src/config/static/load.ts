@@ -245,7 +245,8 @@ function crossCheck(data: Obj): [PropertyKey[], string][] {
   const etcd = obj(providers.etcd);
   if (etcd.password !== undefined && etcd.username === undefined) out.push([['providers', 'etcd', 'password'], 'given without providers.etcd.username']);
   const promEntry = str(obj(obj(data.metrics).prometheus).entryPoint);
-  if (promEntry !== undefined && !(promEntry in eps)) {
+  // `traefik` is Traefik's default entry point for metrics; here the API address plays its part.
+  if (promEntry !== undefined && !(promEntry in eps) && promEntry !== 'traefik') {
     out.push([['metrics', 'prometheus', 'entryPoint'], `unknown entry point "${promEntry}"${known}`]);
   }
   return out;
