@@ -242,6 +242,9 @@ function crossCheck(data: Obj): [PropertyKey[], string][] {
       out.push([[...at, missing], `needed with ${given} (a client certificate and its private key)`]);
     }
   }
+  if (obj(providers.consulCatalog).connectAware === true) {
+    out.push([['providers', 'consulCatalog', 'connectAware'], 'not supported yet (Consul Connect needs the mesh\'s mTLS: certificates from Connect\'s CA to reach the services, and their identities checked; Gantry has no Connect integration)']);
+  }
   const etcd = obj(providers.etcd);
   if (etcd.password !== undefined && etcd.username === undefined) out.push([['providers', 'etcd', 'password'], 'given without providers.etcd.username']);
   const promEntry = str(obj(obj(data.metrics).prometheus).entryPoint);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { durationSchema } from '../dynamic/schema.js';
 import { parseDuration } from '../duration.js';
 import { parseLogLevel } from '../../observability/logger.js';
+import { compileConstraints, compileTagConstraints } from '../../providers/docker/constraints.js';
 
 /** ms is a duration option in milliseconds once parsed; `def` is the default as text ("30s"). */
 function ms(def: string) {
@@ -59,6 +60,17 @@ const tlsClientSchema = section({
   insecureSkipVerify: z.boolean().prefault(false),
 });
 
+/** constraintsSchema checks a constraints expression when the configuration is read (`gantry check` too). */
+function constraintsSchema(compile: (expr: string) => unknown) {
+  return z.string().superRefine((expr, ctx) => {
+    try {
+      compile(expr);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^constraints: /, '') });
+    }
+  });
+}
+
 const trustSchema = group({ trustedIPs: list.prefault([]), insecure: z.boolean().prefault(false) });
 
 const entryPointSchema = z
@@ -100,7 +112,7 @@ const dockerShape = {
   domain: z.string().prefault('docker.localhost'),
   network: z.string().optional(),
   defaultRule: z.string().optional(),
-  constraints: z.string().optional(),
+  constraints: constraintsSchema(compileConstraints).optional(),
   watch: z.boolean().prefault(true),
   useBindPortIP: z.boolean().prefault(false),
   allowEmptyServices: z.boolean().prefault(false),
@@ -180,9 +192,16 @@ export const staticSchema = z.strictObject({
       prefix: z.string().prefault('gantry'),
       exposedByDefault: z.boolean().prefault(true),
       defaultRule: z.string().optional(),
-      constraints: z.string().optional(),
+      /** Over the service's tags: ``Tag(`a`)``, ``TagRegex(`a.+`)`` (Traefik's consulCatalog constraints). */
+      constraints: constraintsSchema(compileTagConstraints).optional(),
+      /** With watch, blocking queries wait up to this long; without, the catalog is polled this often. */
       refreshInterval: ms('15s'),
-      watch: z.boolean().prefault(false),
+      /**
+       * Blocking queries (changes are live at once) rather than polling every refreshInterval.
+       * Default true: Traefik's default (false) would leave a change up to 15 s unseen.
+       */
+      watch: z.boolean().prefault(true),
+      /** Consul Connect: refused at load (load.ts), Gantry has no Connect integration. */
       connectAware: z.boolean().prefault(false),
     }),
   }),
