@@ -42,7 +42,12 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   // Registries are started before the REST provider, whose Docker Flow Proxy registrations read them.
   const registries: InstanceRegistry[] = [];
   if (p.swarm !== null) {
-    const swarm = new SwarmProvider({ ...dockerCommon(p.swarm, 'providers.swarm', cwd), refreshSeconds: p.swarm.refreshSeconds });
+    const swarm = new SwarmProvider({
+      ...dockerCommon(p.swarm, 'providers.swarm', cwd),
+      refreshSeconds: p.swarm.refreshSeconds,
+      useBindPortIP: p.swarm.useBindPortIP,
+      allowEmptyServices: p.swarm.allowEmptyServices,
+    });
     out.push(swarm);
     registries.push(swarm);
   }
