@@ -171,7 +171,8 @@ export const staticSchema = z.strictObject({
     rest: section({ storage: z.string().optional(), insecure: z.boolean().prefault(false) }, true),
     file: section({ filename: z.string().optional(), directory: z.string().optional(), watch: z.boolean().prefault(true) }),
     docker: section(dockerShape),
-    swarm: section({ ...dockerShape, refreshSeconds: z.number().int().min(1).prefault(15) }),
+    // refreshSeconds is a duration in Traefik ("15s"); a bare number is seconds. Whole seconds, at least 1.
+    swarm: section({ ...dockerShape, refreshSeconds: durationSchema.transform((v) => Math.max(1, Math.ceil(parseDuration(v)! / 1000))).prefault(15) }),
     etcd: section({
       endpoints: list.prefault(['127.0.0.1:2379']),
       rootKey: z.string().prefault('gantry'),
