@@ -245,6 +245,9 @@ function crossCheck(data: Obj): [PropertyKey[], string][] {
   if (obj(providers.consulCatalog).connectAware === true) {
     out.push([['providers', 'consulCatalog', 'connectAware'], 'not supported yet (Consul Connect needs the mesh\'s mTLS: certificates from Connect\'s CA to reach the services, and their identities checked; Gantry has no Connect integration)']);
   }
+  if (obj(providers.rest).insecure === false) {
+    out.push([['providers', 'rest', 'insecure'], 'false is not supported yet (the REST API is always served on the API address, behind --api.basicAuth beyond loopback; there is no rest@internal service to route it through an entrypoint)']);
+  }
   const etcd = obj(providers.etcd);
   if (etcd.password !== undefined && etcd.username === undefined) out.push([['providers', 'etcd', 'password'], 'given without providers.etcd.username']);
   const promEntry = str(obj(obj(data.metrics).prometheus).entryPoint);

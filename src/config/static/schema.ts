@@ -168,7 +168,11 @@ export const staticSchema = z.strictObject({
   providers: group({
     /** Bursts of changes within this window are applied once (Traefik's default is 2s; ours is short for DESIGN's 100 ms). */
     providersThrottleDuration: ms('50ms'),
-    rest: section({ storage: z.string().optional(), insecure: z.boolean().prefault(false) }, true),
+    /**
+     * `insecure: true` is what Gantry does anyway (the REST API is on the API address, Traefik's
+     * `traefik` entrypoint); `false` asks to route `rest@internal` oneself, refused in load.ts.
+     */
+    rest: section({ storage: z.string().optional(), insecure: z.boolean().optional() }, true),
     file: section({ filename: z.string().optional(), directory: z.string().optional(), watch: z.boolean().prefault(true) }),
     docker: section(dockerShape),
     // refreshSeconds is a duration in Traefik ("15s"); a bare number is seconds. Whole seconds, at least 1.
