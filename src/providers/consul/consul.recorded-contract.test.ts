@@ -223,12 +223,14 @@ test('consul (recorded contract): watch false polls every refreshInterval with p
   await until(() => messages.length > n && JSON.stringify(last().config).includes('Host(`web`)'), 5000);
 });
 
-test('consul (recorded contract): datacenter and token go with every query; exposedByDefault false routes only enabled services', async (t) => {
+test('consul (recorded contract): datacenter and token go with every query; exposedByDefault false and prefix read the tags', async (t) => {
   const consul = new FakeConsul();
-  consul.catalog['web'] = ['gantry.enable=true'];
-  consul.health.set('web', [entry('web', 'web-1', '127.0.0.1', 9001, ['gantry.enable=true'])]);
-  const { last } = await setup(t, { datacenter: 'dc2', token: 'secret-token', exposedByDefault: false }, consul);
+  const tags = ['edge.enable=true', 'edge.http.routers.web.rule=PathPrefix(`/edge`)'];
+  consul.catalog['web'] = tags;
+  consul.health.set('web', [entry('web', 'web-1', '127.0.0.1', 9001, tags)]);
+  const { last } = await setup(t, { datacenter: 'dc2', token: 'secret-token', exposedByDefault: false, prefix: 'edge' }, consul);
   assert.ok(consul.queries.every((q) => q.searchParams.get('dc') === 'dc2'));
   assert.ok(consul.tokens.every((tok) => tok === 'secret-token'));
-  assert.deepEqual(Object.keys((last().config as { http: { routers: Record<string, unknown> } }).http.routers), ['web']);
+  // Only the service enabled with the prefix's tag, with its router from the prefix's tags.
+  assert.deepEqual((last().config as { http: { routers: Record<string, unknown> } }).http.routers, { web: { rule: 'PathPrefix(`/edge`)', service: 'web' } });
 });
