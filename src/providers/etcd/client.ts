@@ -417,7 +417,7 @@ export class EtcdClient {
     if (err.grpcCode !== GRPC_PERMISSION_DENIED) return null;
     const key = unb64((body as { key?: string }).key);
     const need = READ_OPS.has(op) ? 'read' : 'readwrite';
-    const who = this.#auth === null ? `no user is configured (${p}.username)` : `user "${this.#auth.username}" (${p}.username) needs a role with ${need} on it`;
+    const who = this.#auth === null ? `no user is configured (${p}.username)` : `user "${this.#auth.username}" (${p}.username) needs a role with ${need} on ${key ? 'it' : 'the keys it touches'}`;
     return new EtcdAccessError(`etcd ${op}${key ? ` "${key}"` : ''}: permission denied: ${who}`);
   }
 
