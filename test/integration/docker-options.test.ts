@@ -117,6 +117,14 @@ describe('providers.docker options through gantry run', { skip }, () => {
       await seenMarker(g);
       assert.ok(proxy.forwarded > 0);
       await stop(g);
+      // insecureSkipVerify: the daemon's certificate is not checked (no CA given), ours is still sent.
+      const skipping = await start([`--providers.docker.tls.cert=${proxy.client.cert}`, `--providers.docker.tls.key=${proxy.client.key}`, '--providers.docker.tls.insecureSkipVerify=true'], ep);
+      await seenMarker(skipping);
+      await stop(skipping);
+      const untrusted = await start([`--providers.docker.tls.cert=${proxy.client.cert}`, `--providers.docker.tls.key=${proxy.client.key}`], ep);
+      const refused = await untrusted.waitForLog((l) => l.msg === 'docker: daemon unavailable, keeping the last configuration', 10_000);
+      assert.match(JSON.stringify(refused), /certificate/i, 'without the CA the daemon is not trusted');
+      await stop(untrusted);
       const before = proxy.forwarded;
       const bare = await start([`--providers.docker.tls.ca=${proxy.ca.caCert}`], ep);
       await bare.waitForLog((l) => l.msg === 'docker: daemon unavailable, keeping the last configuration', 10_000);

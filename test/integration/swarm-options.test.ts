@@ -7,6 +7,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startGantry, waitFor, type GantryProcess } from '../helpers/gantry.js';
 import { get, getJSON } from '../helpers/http.js';
 import { requireComponent } from '../helpers/testbed.js';
@@ -98,6 +99,33 @@ describe('providers.swarm options through gantry run', { skip }, () => {
       await proxy.close();
       await tlsProxy.close();
       tmp.cleanup();
+    }
+  });
+
+  it('exposedByDefault=false, domain and defaultRule; httpClientTimeout bounds each call', async () => {
+    const enabled = res.service('on');
+    const plain = res.service('plain');
+    for (const [name, port, labels] of [[enabled, BASE + 4, ['--label', 'gantry.enable=true']], [plain, BASE + 5, []]] as const) {
+      await docker('service', 'create', '--detach', '--no-resolve-image', '--name', name, '--network', 'host', '--init',
+        '--label', `gantry.it=${RUN_ID}`, ...labels, '--label', `gantry.http.services.x.loadbalancer.server.port=${port}`,
+        bed.busybox, 'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', '/www');
+    }
+    const g = await start(['--providers.swarm.exposedByDefault=false', '--providers.swarm.domain=sw.test', '--providers.swarm.defaultRule=Host(`{{ normalize .Name }}.{{ .Domain }}`)'], undefined, '1s');
+    await waitFor(async () => /hello from busybox/.test((await get(g.url('/'), { host: `${enabled}.sw.test` })).body), 20_000, () => g.logText());
+    // The other service runs too (its task answers directly), but is not enabled.
+    await waitFor(async () => /hello from busybox/.test((await get(`http://127.0.0.1:${BASE + 5}/`)).body), 20_000);
+    assert.equal((await get(g.url('/'), { host: `${plain}.sw.test` })).status, 404);
+
+    const silent = net.createServer((sock) => sock.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const t0 = Date.now();
+      const slow = await start(['--providers.swarm.httpClientTimeout=300ms'], `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`);
+      const line = await slow.waitForLog((l) => l.msg === 'swarm: daemon unavailable, keeping the last configuration', 10_000);
+      assert.match(JSON.stringify(line), /[Tt]imeout/);
+      assert.ok(Date.now() - t0 < 5000, 'given up on long before the 10 s default');
+    } finally {
+      silent.close();
     }
   });
 });
