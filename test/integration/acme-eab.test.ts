@@ -16,6 +16,7 @@ import { startBackend, startGantry, tempDir, type Backend, type GantryProcess } 
 import { get } from '../helpers/http.js';
 import { loadTestbed, requireComponent } from '../helpers/testbed.js';
 import { httpsGet } from '../fixtures/tls/https-get.js';
+import acme from 'acme-client';
 
 const skip = requireComponent('pebbleEab');
 const tb = loadTestbed();
@@ -102,6 +103,17 @@ function chainOf(port: number, host: string): Promise<tls.DetailedPeerCertificat
   });
 }
 
+/** withCa runs an acme-client call trusting pebble-eab's listener CA (this process's own HTTPS client). */
+async function withCa<T>(fn: () => Promise<T>): Promise<T> {
+  const prev = acme.axios.defaults.httpsAgent;
+  acme.axios.defaults.httpsAgent = new https.Agent({ ca: fs.readFileSync(tb.pebbleEab!.listenerCa) });
+  try {
+    return await fn();
+  } finally {
+    acme.axios.defaults.httpsAgent = prev;
+  }
+}
+
 const obtained = (g: GantryProcess, host: string) => g.waitForLog((l) => l.msg === 'acme: certificate obtained' && String(l['domains']) === host, 30_000);
 
 describe('ACME options against a CA that requires External Account Binding', { skip }, () => {
@@ -136,14 +148,14 @@ describe('ACME options against a CA that requires External Account Binding', { s
     }
   });
 
-  test('with eab: issued; keyType picks the key; preferredChain picks the chain; challenges only on httpChallenge.entryPoint', async () => {
+  test('with eab: issued; the email is the account contact; keyType picks the key; preferredChain picks the chain; challenges only on httpChallenge.entryPoint', async () => {
     const file = path.join(tmp.dir, 'eab.yaml');
     const rsaHost = `rsa-${suffix}.test`;
     const ecHost = `ec-${suffix}.test`;
     fs.writeFileSync(file, dynamic([{ host: rsaHost, resolver: 'rsa' }, { host: ecHost, resolver: 'ec' }]));
     const alternateRoot = new crypto.X509Certificate(roots[1]!).subject.replace(/^CN=/, '');
     const g = await start(file, [
-      ...resolver('rsa', { eab: true, extra: ['--certificatesResolvers.rsa.acme.keyType=RSA2048'] }),
+      ...resolver('rsa', { eab: true, extra: ['--certificatesResolvers.rsa.acme.keyType=RSA2048', '--certificatesResolvers.rsa.acme.email=eab-test@example.com'] }),
       ...resolver('ec', { eab: true, extra: ['--certificatesResolvers.ec.acme.keyType=EC384', `--certificatesResolvers.ec.acme.preferredChain=${alternateRoot}`] }),
     ]);
     try {
@@ -162,6 +174,12 @@ describe('ACME options against a CA that requires External Account Binding', { s
       const rootCn = (i: number) => new crypto.X509Certificate(roots[i]!).subject.replace(/^CN=/, '');
       assert.equal((await chain(rsaHost)).at(-1), rootCn(0), 'no preferredChain: the CA\'s default chain');
       assert.equal((await chain(ecHost)).at(-1), rootCn(1), 'preferredChain: the chain up to that root');
+
+      // The account the CA holds has the email as its contact.
+      const stored = JSON.parse(fs.readFileSync(path.join(tmp.dir, `rsa-${suffix}.json`), 'utf8')) as { rsa: { Account: { PrivateKey: string; Registration: { uri: string } } } };
+      const account = new acme.Client({ directoryUrl: tb.pebbleEab!.url, accountKey: Buffer.from(stored.rsa.Account.PrivateKey, 'base64').toString(), accountUrl: stored.rsa.Account.Registration.uri });
+      const seenByCa = await withCa(() => account.updateAccount({}));
+      assert.deepEqual(seenByCa.contact, ['mailto:eab-test@example.com']);
 
       // /.well-known/acme-challenge/ is Gantry's on web (httpChallenge.entryPoint) only.
       const onWeb = await get(`http://127.0.0.1:${g.port('web')}/.well-known/acme-challenge/unknown-token`);
