@@ -17,6 +17,9 @@ import type { Provider } from './providers/provider.js';
 import { ApiServer } from './api/server.js';
 import { createAuthorizer } from './api/auth.js';
 import { Metrics, mergeStats, type GaugeSources, type StatsSnapshot } from './observability/metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './observability/prometheus.js';
+import type { InternalRoutes } from './watcher/compile.js';
+import type { Handler } from './proxy/context.js';
 import { VERSION } from './version.js';
 import type { RequestObserver } from './entrypoints/http.js';
 import { HealthCheckRegistry } from './health/active.js';
@@ -48,6 +51,8 @@ export interface GantryOptions {
   role?: GantryRole;
   /** With --workers: collects every worker's counters, so the API and /metrics speak for all. */
   workerStats?: () => Promise<LocalStats[]>;
+  /** A worker's /metrics text: asked of the primary, which speaks for all workers (cluster/worker.ts). */
+  metricsText?: () => Promise<string>;
 }
 
 export class Gantry {
@@ -63,6 +68,7 @@ export class Gantry {
   api: ApiServer | null = null;
   readonly role: GantryRole;
   #workerStats: (() => Promise<LocalStats[]>) | null;
+  #metricsText: (() => Promise<string>) | null;
   #accessLog: AccessLog | null = null;
   /** Traffic counters for /metrics and the dashboard; null when neither the API nor metrics are on. */
   readonly metrics: Metrics | null;
@@ -73,6 +79,7 @@ export class Gantry {
     this.config = c;
     this.role = opts.role ?? 'all';
     this.#workerStats = opts.workerStats ?? null;
+    this.#metricsText = opts.metricsText ?? null;
     this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text', c.log.filePath === undefined ? undefined : openLogFile(c.log.filePath));
     const t = c.serversTransport;
     let serversTls;
@@ -117,13 +124,14 @@ export class Gantry {
         cwd: opts.cwd,
         stickySecret: '',
         onDone: null,
+        internal: this.#internalRoutes(),
       },
       { throttleMs: c.providers.providersThrottleDuration, retireAfterMs: 30_000 },
     );
     // Series of routers and services that are gone are dropped with the configuration that had them.
     const metrics = this.metrics;
     if (metrics !== null) {
-      this.watcher.onSnapshot((snap) => metrics.retain(new Set(snap.merged.http.routers.keys()), new Set(snap.merged.http.services.keys())));
+      this.watcher.onSnapshot((snap) => metrics.retain(new Set([...snap.merged.http.routers.keys(), PROMETHEUS_INTERNAL]), new Set([...snap.merged.http.services.keys(), PROMETHEUS_INTERNAL])));
     }
     // The finish observers (access log, metrics), called in order when each request ends.
     const observers: RequestObserver[] = [];
@@ -191,7 +199,7 @@ export class Gantry {
         {
           metrics: this.metrics,
           stats: this.#workerStats === null ? null : async () => mergeStats((await this.#workerStats!()).flatMap((w) => (w.stats === null ? [] : [w.stats]))),
-          prometheus: this.config.metrics.prometheus === null ? null : this.#gauges(),
+          prometheus: prometheusOnApi(this.config) ? () => this.metricsText() : null,
           dashboardDir: api.dashboard ? undefined : null,
           features: { tracing: '', metrics: this.config.metrics.prometheus === null ? '' : 'Prometheus', accessLog: this.#accessLog !== null },
         },
@@ -203,6 +211,51 @@ export class Gantry {
       await this.api.listen();
     }
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
+  }
+
+  /**
+   * metricsText renders /metrics: every worker's counters (the primary sums them; a worker asks
+   * the primary), with the label sets metrics.prometheus asks for.
+   */
+  async metricsText(): Promise<string> {
+    if (this.#metricsText !== null) return this.#metricsText();
+    const prom = this.config.metrics.prometheus;
+    const stats = this.#workerStats !== null
+      ? mergeStats((await this.#workerStats()).flatMap((w) => (w.stats === null ? [] : [w.stats])))
+      : (this.metrics?.snapshotStats() ?? mergeStats([]));
+    const sets = prom === null ? undefined : { entryPoints: prom.addEntryPointsLabels, routers: prom.addRoutersLabels, services: prom.addServicesLabels };
+    return renderPrometheus(stats, this.#gauges(), this.metrics?.certificates() ?? [], sets);
+  }
+
+  /**
+   * #internalRoutes: with metrics.prometheus on, the service `prometheus@internal` (for routers
+   * of one's own, with `manualRouting`), and unless manualRouting, the router that serves
+   * `/metrics` on `metrics.prometheus.entryPoint` (Traefik's prometheus@internal router).
+   */
+  #internalRoutes(): InternalRoutes {
+    const prom = this.config.metrics.prometheus;
+    if (prom === null) return { services: new Map(), routers: [] };
+    const handler: Handler = (_req, res, ctx) => {
+      this.metricsText().then(
+        (text) => {
+          ctx.status = 200;
+          res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        (err: unknown) => {
+          ctx.status = 503;
+          this.logger.warn('metrics: cannot render /metrics', { error: err as Error });
+          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('metrics unavailable\n');
+        },
+      );
+    };
+    const ep = prom.entryPoint;
+    const onEntrypoint = !prom.manualRouting && ep !== undefined && ep in this.config.entryPoints;
+    return {
+      services: new Map([[PROMETHEUS_INTERNAL, handler]]),
+      routers: onEntrypoint ? [{ name: PROMETHEUS_INTERNAL, rule: 'PathPrefix(`/metrics`)', priority: Number.MAX_SAFE_INTEGER, entryPoints: [ep], service: PROMETHEUS_INTERNAL }] : [],
+    };
   }
 
   /** #gauges are the state /metrics reports at scrape time (this process's view). */
@@ -276,6 +329,20 @@ export class Gantry {
     this.#accessLog?.close();
     this.logger.info('stopped');
   }
+}
+
+/** The service (and router) name of Gantry's own /metrics, as Traefik names it. */
+const PROMETHEUS_INTERNAL = 'prometheus@internal';
+
+/**
+ * prometheusOnApi: /metrics is on the API address unless metrics.prometheus.entryPoint names an
+ * entrypoint or manualRouting is on. The API plays the part of Traefik's `traefik` entrypoint (its
+ * default for entryPoint), so `entryPoint: traefik` means the API unless such an entrypoint exists.
+ */
+function prometheusOnApi(c: StaticConfig): boolean {
+  const prom = c.metrics.prometheus;
+  if (prom === null || prom.manualRouting) return false;
+  return prom.entryPoint === undefined || (prom.entryPoint === 'traefik' && !('traefik' in c.entryPoints));
 }
 
 /**

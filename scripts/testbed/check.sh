@@ -1,6 +1,6 @@
 #!/bin/sh
 # check.sh: say whether each test bed component in $TESTBED_DIR/env answers; exit 1 if one does not.
-#   check.sh [docker|etcd|pebble]...     no argument = every component the env file lists
+#   check.sh [docker|etcd|etcd-auth|pebble|pebble-eab]...     no argument = every component the env file lists
 set -eu
 . "$(dirname "$0")/lib.sh"
 [ -f "$TB/env" ] || die "no $TB/env: run scripts/testbed/up.sh"
@@ -9,7 +9,9 @@ fail=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 ARGS="$*"
-if [ -z "$ARGS" ]; then ARGS="${GANTRY_TB_DOCKER:+docker} ${GANTRY_TB_ETCD:+etcd} ${GANTRY_TB_PEBBLE_URL:+pebble}"; fi
+if [ -z "$ARGS" ]; then
+  ARGS="${GANTRY_TB_DOCKER:+docker} ${GANTRY_TB_ETCD:+etcd} ${GANTRY_TB_ETCD_AUTH:+etcd-auth} ${GANTRY_TB_PEBBLE_URL:+pebble} ${GANTRY_TB_PEBBLE_EAB_URL:+pebble-eab}"
+fi
 for c in $ARGS; do
   case "$c" in
     docker)
@@ -24,6 +26,13 @@ for c in $ARGS; do
       for ep in "$GANTRY_TB_ETCD" $(echo "$GANTRY_TB_ETCD_CLUSTER" | tr , ' '); do
         if etcd_healthy "$ep"; then ok "etcd $ep"; else bad "etcd $ep"; fi
       done ;;
+    etcd-auth)
+      [ -n "${GANTRY_TB_ETCD_AUTH:-}" ] || { bad "etcd-auth: not in env"; continue; }
+      if curl -fsS --max-time 2 --cacert "$GANTRY_TB_ETCD_AUTH_CA" --cert "$GANTRY_TB_ETCD_AUTH_CERT" --key "$GANTRY_TB_ETCD_AUTH_KEY" \
+        "$GANTRY_TB_ETCD_AUTH/health" 2>/dev/null | grep -q '"health":"true"'; then ok "etcd-auth $GANTRY_TB_ETCD_AUTH"; else bad "etcd-auth $GANTRY_TB_ETCD_AUTH"; fi ;;
+    pebble-eab)
+      [ -n "${GANTRY_TB_PEBBLE_EAB_URL:-}" ] || { bad "pebble-eab: not in env"; continue; }
+      if curl -fsS --max-time 2 --cacert "$GANTRY_TB_PEBBLE_EAB_CA" "$GANTRY_TB_PEBBLE_EAB_URL" >/dev/null 2>&1; then ok "pebble-eab $GANTRY_TB_PEBBLE_EAB_URL"; else bad "pebble-eab $GANTRY_TB_PEBBLE_EAB_URL"; fi ;;
     pebble)
       [ -n "${GANTRY_TB_PEBBLE_URL:-}" ] || { bad "pebble: not in env"; continue; }
       if curl -fsS --max-time 2 --cacert "$GANTRY_TB_PEBBLE_CA" "$GANTRY_TB_PEBBLE_URL" >/dev/null 2>&1; then ok "pebble $GANTRY_TB_PEBBLE_URL"; else bad "pebble $GANTRY_TB_PEBBLE_URL"; fi ;;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # down.sh: stop what scripts/testbed/up.sh started, by the PIDs it recorded (never by process name).
-#   down.sh [docker|etcd|pebble]... [--rm]     no component = all three
+#   down.sh [docker|etcd|etcd-auth|pebble|pebble-eab]... [--rm]     no component = all of them
 # --rm also deletes that component's state (etcd data, Pebble certificates) for a fresh start.
 # A dockerd that up.sh reused (someone else's) keeps running; swarm is left only when up.sh joined it.
 set -eu
@@ -10,11 +10,11 @@ comps=""
 for a in "$@"; do
   case "$a" in
     --rm) RM=1 ;;
-    docker|etcd|pebble) comps="$comps $a" ;;
-    *) die "unknown argument '$a' (docker, etcd, pebble, --rm)" ;;
+    docker|etcd|etcd-auth|pebble|pebble-eab) comps="$comps $a" ;;
+    *) die "unknown argument '$a' (docker, etcd, etcd-auth, pebble, pebble-eab, --rm)" ;;
   esac
 done
-[ -n "$comps" ] || comps="pebble etcd docker"
+[ -n "$comps" ] || comps="pebble-eab pebble etcd-auth etcd docker"
 
 down_docker() {
   d="$TB/docker"
@@ -68,7 +68,23 @@ down_pebble() {
   log "pebble: stopped"
 }
 
+down_etcd_auth() {
+  rm -f "$TB/env.d/etcd-auth"
+  if p=$(pid_of "$TB/etcd-auth/etcd.pid"); then stop_pid "$p" "etcd auth" 10; fi
+  rm -f "$TB/etcd-auth/etcd.pid"
+  [ "$RM" = 1 ] && rm -rf "$TB/etcd-auth"
+  log "etcd auth: stopped"
+}
+
+down_pebble_eab() {
+  rm -f "$TB/env.d/pebble-eab"
+  if p=$(pid_of "$TB/pebble-eab/pebble.pid"); then stop_pid "$p" pebble-eab 10; fi
+  rm -f "$TB/pebble-eab/pebble.pid"
+  [ "$RM" = 1 ] && rm -rf "$TB/pebble-eab"
+  log "pebble-eab: stopped"
+}
+
 for comp in $comps; do
-  "down_$comp"
+  "down_$(echo "$comp" | tr - _)"
   write_env
 done

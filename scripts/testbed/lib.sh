@@ -6,6 +6,8 @@
 #   images/             nothing persistent (rootfs is built in a temp dir)
 #   etcd/single/m1.*    single member: data dir m1/, m1.sh (start/restart), m1.pid, m1.log
 #   etcd/cluster/m{1,2,3}.*   3-member cluster, same files per member
+#   etcd-auth/          the TLS + auth member: certificates, passwords, data/, etcd.sh, etcd.pid, etcd.log
+#   pebble-eab/         the second Pebble (External Account Binding required): config.json, *.pid, *.log
 #   pebble/             listener CA/cert, config.json, root.pem, intermediate.pem, *.pid, *.log
 
 TB_REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,11 +28,20 @@ ETCD_SINGLE_PORT=${GANTRY_TB_ETCD_PORT:-12379}
 # Cluster member i (1..3) listens for clients on BASE+(i-1)*10 and for peers on that +1.
 ETCD_CLUSTER_BASE=${GANTRY_TB_ETCD_CLUSTER_BASE:-12389}
 
+# The member that demands TLS client certificates and a user (--client-cert-auth, auth enabled).
+ETCD_AUTH_PORT=${GANTRY_TB_ETCD_AUTH_PORT:-13379}
+ETCD_AUTH_PEER_PORT=$((ETCD_AUTH_PORT + 1))
+
 PEBBLE_ACME_PORT=${PEBBLE_ACME_PORT:-14000}
 PEBBLE_MGMT_PORT=${PEBBLE_MGMT_PORT:-15000}
 PEBBLE_HTTP_PORT=${PEBBLE_HTTP_PORT:-18880}
 PEBBLE_TLS_PORT=${PEBBLE_TLS_PORT:-18443}
 PEBBLE_DNS_PORT=${PEBBLE_DNS_PORT:-18053}
+# The second Pebble, which requires External Account Binding; it uses the first one's DNS server.
+PEBBLE_EAB_ACME_PORT=${PEBBLE_EAB_ACME_PORT:-14100}
+PEBBLE_EAB_MGMT_PORT=${PEBBLE_EAB_MGMT_PORT:-15100}
+PEBBLE_EAB_HTTP_PORT=${PEBBLE_EAB_HTTP_PORT:-19880}
+PEBBLE_EAB_TLS_PORT=${PEBBLE_EAB_TLS_PORT:-19881}
 
 IMAGE_BUSYBOX=${GANTRY_TB_IMAGE_BUSYBOX:-gantry-tb-busybox:1}
 IMAGE_NODE=${GANTRY_TB_IMAGE_NODE:-gantry-tb-node:1}

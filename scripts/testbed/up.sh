@@ -1,12 +1,15 @@
 #!/bin/sh
 # up.sh: start Gantry's test bed on 127.0.0.1 and write $TESTBED_DIR/env for the tests.
-#   up.sh [docker|etcd|pebble]...      no argument = all three
+#   up.sh [docker|etcd|etcd-auth|pebble|pebble-eab]...      no argument = all of them
 # Idempotent: what already runs (ours, or a dockerd someone else started) is reused; images are
 # rebuilt only when their inputs changed. Each component waits until it answers, within a bound;
 # on failure the last log lines are printed and the exit status is non-zero.
 # State: $TESTBED_DIR (default <repo>/.testbed). Needs the packages of scripts/testbed/install.sh.
 # Env: TESTBED_TIMEOUT (seconds per wait, default 30), PEBBLE_HTTP_PORT (18880), PEBBLE_TLS_PORT (18443),
-#      GANTRY_TB_ETCD_PORT (12379), GANTRY_TB_ETCD_CLUSTER_BASE (12389: members on 12389/12399/12409).
+#      GANTRY_TB_ETCD_PORT (12379), GANTRY_TB_ETCD_CLUSTER_BASE (12389: members on 12389/12399/12409),
+#      GANTRY_TB_ETCD_AUTH_PORT (13379, peer 13380: the TLS + auth member),
+#      PEBBLE_EAB_ACME_PORT (14100), PEBBLE_EAB_MGMT_PORT (15100), PEBBLE_EAB_HTTP_PORT (19880),
+#      PEBBLE_EAB_TLS_PORT (19881): the second Pebble, which requires External Account Binding.
 set -eu
 . "$(dirname "$0")/lib.sh"
 TIMEOUT=${TESTBED_TIMEOUT:-30}
@@ -210,6 +213,113 @@ up_etcd() {
   } > "$TB/env.d/etcd"
 }
 
+# ---------------------------------------------------------------- etcd-auth
+# One more member, set up as an etcd that holds ACME private keys should be: TLS with client
+# certificates (--client-cert-auth) and users (auth enable). Certificates come from a throwaway CA
+# made here with openssl. User "gantry" has role "gantry": readwrite on the prefix "gantry" (the
+# tests' rootKeys gantry-test-*, their ACME keys <rootKey>.acme/) and read on "/services/"
+# (Registrator). "root" exists because etcd needs it to enable auth; the tests use it to add users.
+# Pitfalls (etcd 3.4): the JSON gateway presents the server certificate as its own client
+# certificate, so the server's Common Name must not be a user name; and with auth on, the gateway
+# answers 400 to a client certificate that has a Common Name, so the client certificate has none
+# (client-cn.pem has one, for the test of that refusal).
+etcd_auth_ctl() {
+  ETCDCTL_API=3 etcdctl --endpoints "https://127.0.0.1:$ETCD_AUTH_PORT" --dial-timeout 2s --command-timeout 5s \
+    --cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client-key.pem" "$@"
+}
+etcd_auth_healthy() {
+  curl -fsS --max-time 1 --cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client-key.pem" \
+    "https://127.0.0.1:$ETCD_AUTH_PORT/health" 2>/dev/null | grep -q '"health":"true"'
+}
+# etcd_auth_cert NAME SUBJECT EXTENSIONS: a leaf signed by the test bed's etcd CA.
+etcd_auth_cert() {
+  printf '%b\n' "$3" > "$d/$1.ext"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/$1-key.pem" -out "$d/$1.csr" -subj "$2" 2>/dev/null
+  openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
+  rm -f "$d/$1.csr" "$d/$1.ext"
+}
+
+up_etcd_auth() {
+  command -v etcd >/dev/null || die "etcd not installed: run scripts/testbed/install.sh"
+  command -v etcdctl >/dev/null || die "etcdctl not installed: run scripts/testbed/install.sh"
+  d="$TB/etcd-auth"; mkdir -p "$d"
+  if [ ! -f "$d/client-cn.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=gantry testbed etcd CA" 2>/dev/null
+    etcd_auth_cert server "/CN=gantry-testbed-etcd-server" \
+      'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth'
+    etcd_auth_cert client "/O=gantry testbed" 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth'
+    etcd_auth_cert client-cn "/CN=gantry" 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth'
+    chmod 600 "$d"/*-key.pem "$d/ca.key"
+  fi
+  for u in root gantry; do
+    [ -s "$d/$u.password" ] || od -An -N12 -tx1 /dev/urandom | tr -d ' \n' > "$d/$u.password"
+  done
+  # --auth-token-ttl 3: an idle client's token expires within seconds, so every test that uses
+  # this member also exercises the refresh of an expired token.
+  cat > "$d/etcd.sh" <<SH
+#!/bin/sh
+# Start the TLS + auth etcd member (client https://127.0.0.1:$ETCD_AUTH_PORT, peer $ETCD_AUTH_PEER_PORT); writes etcd.pid. Written by up.sh.
+etcd --name auth --data-dir '$d/data' \\
+  --listen-client-urls https://127.0.0.1:$ETCD_AUTH_PORT --advertise-client-urls https://127.0.0.1:$ETCD_AUTH_PORT \\
+  --listen-peer-urls http://127.0.0.1:$ETCD_AUTH_PEER_PORT --initial-advertise-peer-urls http://127.0.0.1:$ETCD_AUTH_PEER_PORT \\
+  --initial-cluster auth=http://127.0.0.1:$ETCD_AUTH_PEER_PORT --initial-cluster-state new --initial-cluster-token gantry-tb-auth \\
+  --client-cert-auth --trusted-ca-file '$d/ca.pem' --cert-file '$d/server.pem' --key-file '$d/server-key.pem' \\
+  --auth-token-ttl 3 --logger zap --log-outputs stderr --log-level warn \\
+  >>'$d/etcd.log' 2>&1 </dev/null &
+echo \$! > '$d/etcd.pid'
+SH
+  chmod +x "$d/etcd.sh"
+  # Users are set up once, on a fresh data dir; the marker says it was completed. Without it the
+  # data may hold a half-done setup, so it is started afresh.
+  if [ ! -f "$d/auth-done" ]; then
+    if p=$(pid_of "$d/etcd.pid"); then stop_pid "$p" "etcd auth"; fi
+    rm -rf "$d/data" "$d/etcd.pid"
+  fi
+  if ! pid_of "$d/etcd.pid" >/dev/null; then
+    if port_busy "$ETCD_AUTH_PORT" || port_busy "$ETCD_AUTH_PEER_PORT"; then
+      die "etcd auth: port $ETCD_AUTH_PORT or $ETCD_AUTH_PEER_PORT is in use by a process that is not ours"
+    fi
+    "$d/etcd.sh"
+  fi
+  n=0
+  until etcd_auth_healthy; do
+    n=$((n+1))
+    if ! pid_of "$d/etcd.pid" >/dev/null || [ "$n" -gt $((TIMEOUT * 10)) ]; then
+      log "etcd auth did not come up; last log lines:"; tail -10 "$d/etcd.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+  if [ ! -f "$d/auth-done" ]; then
+    rootpw=$(cat "$d/root.password"); gpw=$(cat "$d/gantry.password")
+    etcd_auth_ctl user add root --new-user-password="$rootpw" >/dev/null
+    etcd_auth_ctl user grant-role root root >/dev/null
+    etcd_auth_ctl user add gantry --new-user-password="$gpw" >/dev/null
+    etcd_auth_ctl role add gantry >/dev/null
+    etcd_auth_ctl role grant-permission gantry --prefix=true readwrite gantry >/dev/null
+    etcd_auth_ctl role grant-permission gantry --prefix=true read /services/ >/dev/null
+    etcd_auth_ctl user grant-role gantry gantry >/dev/null
+    etcd_auth_ctl auth enable >/dev/null
+    touch "$d/auth-done"
+  fi
+  # What the tests rely on: gantry reads and writes its prefix, and nothing works without a user.
+  etcd_auth_ctl --user "gantry:$(cat "$d/gantry.password")" put gantry-testbed-probe ok >/dev/null ||
+    die "etcd auth: user gantry cannot write under gantry"
+  if etcd_auth_ctl get gantry-testbed-probe >/dev/null 2>&1; then die "etcd auth: a read without a user succeeded"; fi
+  log "etcd auth: healthy at https://127.0.0.1:$ETCD_AUTH_PORT (TLS client certificates, user gantry)"
+  {
+    echo "GANTRY_TB_ETCD_AUTH=https://127.0.0.1:$ETCD_AUTH_PORT"
+    echo "GANTRY_TB_ETCD_AUTH_DIR=$d"
+    echo "GANTRY_TB_ETCD_AUTH_CA=$d/ca.pem"
+    echo "GANTRY_TB_ETCD_AUTH_CERT=$d/client.pem"
+    echo "GANTRY_TB_ETCD_AUTH_KEY=$d/client-key.pem"
+    echo "GANTRY_TB_ETCD_AUTH_USER=gantry"
+    echo "GANTRY_TB_ETCD_AUTH_PASSWORD=$(cat "$d/gantry.password")"
+    echo "GANTRY_TB_ETCD_AUTH_ROOT_PASSWORD=$(cat "$d/root.password")"
+  } > "$TB/env.d/etcd-auth"
+}
+
 # ---------------------------------------------------------------- pebble
 pebble_answers() { curl -fsS --max-time 2 --cacert "$1/listener-ca.pem" "https://127.0.0.1:$PEBBLE_ACME_PORT/dir"; }
 
@@ -290,15 +400,89 @@ JSON
   } > "$TB/env.d/pebble"
 }
 
+# ---------------------------------------------------------------- pebble-eab
+# A second Pebble that requires External Account Binding (RFC 8555 §7.3.4), as commercial CAs
+# and some free ones do: accounts are created only with a key ID and an HMAC key it knows
+# (externalAccountMACKeys). It also offers one alternate chain (PEBBLE_ALTERNATE_ROOTS=1), for
+# acme.preferredChain. It resolves names with the pebble component's DNS server, so that one must
+# be up; its validator connects to 127.0.0.1:$PEBBLE_EAB_HTTP_PORT / :$PEBBLE_EAB_TLS_PORT.
+pebble_eab_answers() { curl -fsS --max-time 2 --cacert "$1/listener-ca.pem" "https://127.0.0.1:$PEBBLE_EAB_ACME_PORT/dir"; }
+
+up_pebble_eab() {
+  command -v pebble >/dev/null || die "pebble not installed: run scripts/testbed/install.sh"
+  pid_of "$TB/pebble/dns.pid" >/dev/null || die "pebble-eab uses the DNS server of the pebble component: run up.sh pebble first"
+  d="$TB/pebble-eab"; mkdir -p "$d"
+  if [ ! -f "$d/listener-cert.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -keyout "$d/listener-ca.key" -out "$d/listener-ca.pem" -subj "/CN=gantry testbed pebble-eab listener CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$d/listener-key.pem" -out "$d/listener.csr" -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' > "$d/listener.ext"
+    openssl x509 -req -in "$d/listener.csr" -CA "$d/listener-ca.pem" -CAkey "$d/listener-ca.key" \
+      -CAcreateserial -days 3650 -extfile "$d/listener.ext" -out "$d/listener-cert.pem" 2>/dev/null
+  fi
+  # The MAC key is base64url without padding, as CAs hand them out (Traefik's eab.hmacEncoded).
+  [ -s "$d/eab.hmac" ] || openssl rand 32 | base64 | tr '+/' '-_' | tr -d '=\n' > "$d/eab.hmac"
+  kid=gantry-tb-kid-1
+  cat > "$d/config.json.new" <<JSON
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:$PEBBLE_EAB_ACME_PORT",
+    "managementListenAddress": "127.0.0.1:$PEBBLE_EAB_MGMT_PORT",
+    "certificate": "$d/listener-cert.pem",
+    "privateKey": "$d/listener-key.pem",
+    "httpPort": $PEBBLE_EAB_HTTP_PORT,
+    "tlsPort": $PEBBLE_EAB_TLS_PORT,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": true,
+    "externalAccountMACKeys": { "$kid": "$(cat "$d/eab.hmac")" }
+  }
+}
+JSON
+  if pid_of "$d/pebble.pid" >/dev/null && cmp -s "$d/config.json" "$d/config.json.new" && pebble_eab_answers "$d" >/dev/null 2>&1; then
+    rm -f "$d/config.json.new"
+    log "pebble-eab: already up"
+  else
+    if p=$(pid_of "$d/pebble.pid"); then stop_pid "$p" pebble-eab; fi
+    rm -f "$d/pebble.pid"
+    mv "$d/config.json.new" "$d/config.json"
+    for port in "$PEBBLE_EAB_ACME_PORT" "$PEBBLE_EAB_MGMT_PORT"; do
+      port_busy "$port" && die "pebble-eab: port $port is in use by a process that is not ours"
+    done
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_ALTERNATE_ROOTS=1 \
+      pebble -config "$d/config.json" -dnsserver "127.0.0.1:$PEBBLE_DNS_PORT" >"$d/pebble.log" 2>&1 </dev/null &
+    echo $! > "$d/pebble.pid"
+    n=0
+    until pebble_eab_answers "$d" >/dev/null 2>&1; do
+      n=$((n+1))
+      if ! pid_of "$d/pebble.pid" >/dev/null || [ "$n" -gt $((TIMEOUT * 10)) ]; then
+        log "pebble-eab did not come up; last log lines:"; tail -10 "$d/pebble.log" >&2; exit 1
+      fi
+      sleep 0.1
+    done
+    log "pebble-eab: started on https://127.0.0.1:$PEBBLE_EAB_ACME_PORT/dir"
+  fi
+  {
+    echo "GANTRY_TB_PEBBLE_EAB_DIR=$d"
+    echo "GANTRY_TB_PEBBLE_EAB_URL=https://127.0.0.1:$PEBBLE_EAB_ACME_PORT/dir"
+    echo "GANTRY_TB_PEBBLE_EAB_MGMT_URL=https://127.0.0.1:$PEBBLE_EAB_MGMT_PORT"
+    echo "GANTRY_TB_PEBBLE_EAB_CA=$d/listener-ca.pem"
+    echo "GANTRY_TB_PEBBLE_EAB_HTTP_PORT=$PEBBLE_EAB_HTTP_PORT"
+    echo "GANTRY_TB_PEBBLE_EAB_TLS_PORT=$PEBBLE_EAB_TLS_PORT"
+    echo "GANTRY_TB_PEBBLE_EAB_KID=$kid"
+    echo "GANTRY_TB_PEBBLE_EAB_HMAC=$(cat "$d/eab.hmac")"
+  } > "$TB/env.d/pebble-eab"
+}
+
 # ---------------------------------------------------------------- main
-[ $# -gt 0 ] || set -- docker etcd pebble
+[ $# -gt 0 ] || set -- docker etcd etcd-auth pebble pebble-eab
 mkdir -p "$TB/env.d"
 for comp in "$@"; do
-  case "$comp" in docker|etcd|pebble) ;; *) die "unknown component '$comp' (docker, etcd, pebble)" ;; esac
+  case "$comp" in docker|etcd|etcd-auth|pebble|pebble-eab) ;; *) die "unknown component '$comp' (docker, etcd, etcd-auth, pebble, pebble-eab)" ;; esac
 done
 for comp in "$@"; do
   started_at=$(date +%s.%N)
-  "up_$comp"
+  "up_$(echo "$comp" | tr - _)"
   write_env
   log "$comp: up in $(awk -v a="$started_at" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
 done

@@ -10,8 +10,8 @@ import type { Snapshot } from '../watcher/snapshot.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import { middlewareViews, routerViews, serviceViews, tcpRouterViews, tcpServiceViews } from './runtime-view.js';
 import { VERSION } from '../version.js';
-import type { Metrics, StatsSnapshot, GaugeSources } from '../observability/metrics.js';
-import { renderPrometheus } from '../observability/metrics.js';
+import type { Metrics, StatsSnapshot } from '../observability/metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../observability/prometheus.js';
 import { explainRequest } from './explain.js';
 import { DashboardFiles, defaultDashboardDir } from './dashboard.js';
 import { RequestGuard } from './request-guard.js';
@@ -36,8 +36,8 @@ export interface ApiExtensions {
    * primary passes a function that sums every worker's `snapshotStats()` (mergeStats).
    */
   stats?: (() => StatsSnapshot | Promise<StatsSnapshot>) | null;
-  /** Serve /metrics in Prometheus format from these gauges; null = off. */
-  prometheus?: GaugeSources | null;
+  /** Serve /metrics: the Prometheus text this renders (Gantry.metricsText); null = not on the API. */
+  prometheus?: (() => Promise<string>) | null;
   /** Serve the dashboard at /dashboard/ from this directory (dist/web by default); null = off. */
   dashboardDir?: string | null;
   /** What /api/overview reports under `features`. */
@@ -193,8 +193,8 @@ export class ApiServer {
   }
 
   async #metrics(res: ServerResponse): Promise<void> {
-    const text = await renderPrometheus(await this.#stats(), this.#ext.prometheus!, this.#ext.metrics?.certificates() ?? []);
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    const text = await this.#ext.prometheus!();
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 

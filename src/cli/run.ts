@@ -20,22 +20,16 @@ export async function runCommand(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  if (config.workers > 1) {
-    try {
-      if (cluster.isPrimary) await runPrimary(config, process.cwd());
-      else await runWorker(config, process.cwd());
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
-      process.exit(1);
-    }
-    return;
-  }
   let gantry: Gantry;
   try {
+    if (config.workers > 1) {
+      if (cluster.isPrimary) await runPrimary(config, process.cwd());
+      else await runWorker(config, process.cwd());
+      return;
+    }
     gantry = new Gantry({ config, cwd: process.cwd() });
   } catch (err) {
-    // Options that name files (CAs, certificates) are checked when Gantry is assembled.
+    // What only building Gantry finds (a certificate file that cannot be read) is a configuration error too.
     if (err instanceof ConfigError) {
       process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
       process.exit(1);

@@ -83,8 +83,25 @@ export interface ChallengeAck {
   id: number;
 }
 
-export type ToWorker = ConfigUpdate | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate;
-export type ToPrimary = WorkerHello | WorkerApplied | WorkerListening | StatsReply | ChallengeAck;
+/**
+ * Worker → primary: render /metrics for me. A worker serving `/metrics` on an entrypoint
+ * (metrics.prometheus.entryPoint) asks the primary, which speaks for every worker.
+ */
+export interface MetricsRequest {
+  type: 'gantry:metrics?';
+  id: number;
+}
+
+/** Primary → worker: the /metrics text (or why there is none). */
+export interface MetricsReply {
+  type: 'gantry:metrics';
+  id: number;
+  text: string | null;
+  error?: string;
+}
+
+export type ToWorker = ConfigUpdate | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate | MetricsReply;
+export type ToPrimary = WorkerHello | WorkerApplied | WorkerListening | StatsReply | ChallengeAck | MetricsRequest;
 
 export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;

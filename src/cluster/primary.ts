@@ -12,7 +12,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, shutdownBudgetMs, type LocalStats } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type MetricsRequest, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
 import { RestartPolicy } from './restart.js';
 
 /** How long the primary waits for a worker to acknowledge a challenge answer before going on. */
@@ -118,6 +118,13 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
         done?.(m);
       }
       else if (isMessage<WorkerApplied>(m, 'gantry:applied')) log.debug('worker applied configuration', { worker: w.id, version: m.version });
+      else if (isMessage<MetricsRequest>(m, 'gantry:metrics?')) {
+        const id = m.id;
+        gantry.metricsText().then(
+          (text) => send(w, { type: 'gantry:metrics', id, text }),
+          (err: unknown) => send(w, { type: 'gantry:metrics', id, text: null, error: (err as Error).message ?? String(err) }),
+        );
+      }
     });
     w.on('exit', (code, signal) => {
       workers.delete(w);

@@ -7,10 +7,26 @@
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, stopAndExit } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type StatsRequest, type WorkerStartFailed } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type MetricsReply, type StatsRequest, type WorkerStartFailed } from './messages.js';
+
+/** How long a worker waits for the primary's /metrics text before answering 503. */
+const METRICS_TIMEOUT_MS = 5000;
 
 export async function runWorker(config: StaticConfig, cwd: string): Promise<void> {
-  const gantry = new Gantry({ config, cwd, role: 'serve' });
+  // /metrics on an entrypoint speaks for every worker: the primary renders it.
+  const waiting = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  let nextId = 1;
+  const metricsText = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`the primary did not answer within ${METRICS_TIMEOUT_MS} ms`));
+      }, METRICS_TIMEOUT_MS);
+      waiting.set(id, { resolve, reject, timer });
+      process.send?.({ type: 'gantry:metrics?', id });
+    });
+  const gantry = new Gantry({ config, cwd, role: 'serve', metricsText });
   let listening = false;
   let stopping = false;
 
@@ -46,6 +62,14 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
     } else if (isMessage<StatsRequest>(m, 'gantry:stats?')) {
       const id = m.id;
       void gantry.localStats().then((local) => process.send?.({ type: 'gantry:stats', id, ...local }));
+    } else if (isMessage<MetricsReply>(m, 'gantry:metrics')) {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (w !== undefined) {
+        clearTimeout(w.timer);
+        if (m.text !== null) w.resolve(m.text);
+        else w.reject(new Error(m.error ?? 'no metrics'));
+      }
     } else if (isMessage(m, 'gantry:shutdown')) {
       stop();
     }

@@ -154,7 +154,7 @@ test('the coverage check fails for an option added without an entry, or listed i
   const extended = staticSchema.extend({ brandNew: z.strictObject({ knob: z.boolean().optional() }).optional() });
   const leaves = allLeaves(extended);
   assert.deepEqual(problems(leaves, COVERED, REFUSED), ['brandNew.knob: neither covered by a test (coverage-table.ts) nor refused (refused.ts)']);
-  const both = problems(allLeaves(), { ...COVERED, 'providers.etcd.username': 'test/integration/etcd.test.ts' }, REFUSED);
-  assert.deepEqual(both, ['providers.etcd.username: both covered (providers.etcd.username) and refused (providers.etcd.username)']);
+  const both = problems(allLeaves(), { ...COVERED, 'providers.consulCatalog.connectAware': 'test/integration/etcd.test.ts' }, REFUSED);
+  assert.deepEqual(both, ['providers.consulCatalog.connectAware: both covered (providers.consulCatalog.connectAware) and refused (providers.consulCatalog.connectAware)']);
   assert.deepEqual(problems(allLeaves(), { ...COVERED, 'no.such.option': 'x' }, REFUSED), ['coverage-table.ts: no.such.option is no option of the schemas']);
 });

@@ -1,16 +1,43 @@
 /**
- * Metrics counts finished requests for `/metrics` (Prometheus text format) and for the dashboard's
- * live rates (`/api/stats`).
+ * Metrics counts finished requests for `/metrics` (Prometheus text format, prometheus.ts) and for
+ * the dashboard's live rates (`/api/stats`).
  *
- * Hot path: `observe` walks four nested maps (entrypoint → router → service → status code) to a
- * pre-bound series and bumps plain numbers; no label string is built per request. Label text is
- * built only when /metrics is scraped.
+ * Hot path: `observe` walks four nested maps (entrypoint → router → service → one number packing
+ * status code, method and protocol) to a pre-bound series and bumps plain numbers; no label string
+ * is built per request. Label text is built only when /metrics is scraped, and only for the label
+ * sets `metrics.prometheus.add*Labels` ask for.
  *
  * Several workers: `snapshotStats()` returns plain counters (JSON-serialisable); `mergeStats()`
  * sums the snapshots of every worker and `renderPrometheus()` renders the sum, so the primary can
  * answer for all workers.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestContext, RequestView } from '../proxy/context.js';
+
+/**
+ * Methods as Traefik's metrics label them: the standard ones by name, any other as
+ * EXTENSION_METHOD, so a client cannot grow the series by inventing methods.
+ */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PRI', 'EXTENSION_METHOD'] as const;
+const METHOD_INDEX = new Map<string, number>(METHODS.map((m, i) => [m, i]));
+/** Protocols as Traefik's metrics label them. */
+const PROTOCOLS = ['http', 'websocket', 'sse', 'grpc-web', 'grpc'] as const;
+
+/** requestProtocol tells websocket, server-sent events and gRPC(-Web) requests from plain HTTP, as Traefik does. */
+export function requestProtocol(h: IncomingHttpHeaders): number {
+  const upgrade = h['upgrade'];
+  if (typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && /\bupgrade\b/i.test(String(h['connection'] ?? ''))) return 1;
+  const accept = h['accept'];
+  if (typeof accept === 'string' && accept.includes('text/event-stream')) return 2;
+  const ct = h['content-type'];
+  if (typeof ct === 'string' && ct.startsWith('application/grpc')) return ct.startsWith('application/grpc-web') ? 3 : 4;
+  return 0;
+}
+
+/** The last map level's key: status code, method and protocol in one number (no string per request). */
+function packKey(code: number, method: number, protocol: number): number {
+  return (code * 16 + method) * 8 + protocol;
+}
 
 /** Series is one label combination's counters; `buckets[i]` counts observations in (b[i-1], b[i]] (not cumulative). */
 class Series {
@@ -33,6 +60,9 @@ export interface RequestSeriesStats {
   router: string;
   service: string;
   code: number;
+  /** The method (EXTENSION_METHOD for a non-standard one) and protocol (http, websocket, sse, grpc-web, grpc). */
+  method: string;
+  protocol: string;
   count: number;
   /** Sum of durations, seconds. */
   sum: number;
@@ -66,6 +96,7 @@ export interface CertificateLabels {
 
 export class Metrics {
   readonly bounds: readonly number[];
+  /** entrypoint → router → service → packKey(code, method, protocol) → series. */
   #tree = new Map<string, Map<string, Map<string, Map<number, Series>>>>();
   #routers = new Map<string, RouterCounter>();
   #total: RouterCounter = { requests: 0, errors: 0 };
@@ -76,7 +107,7 @@ export class Metrics {
   }
 
   /** observe is the entrypoint's finish observer; bound once so it can be passed as a callback. */
-  readonly observe = (_req: RequestView, ctx: RequestContext): void => {
+  readonly observe = (req: RequestView, ctx: RequestContext): void => {
     const seconds = (performance.now() - ctx.start) / 1000;
     const router = ctx.router ?? '';
     const code = ctx.status;
@@ -95,8 +126,9 @@ export class Metrics {
     const service = ctx.service ?? '';
     let byCode = byService.get(service);
     if (byCode === undefined) byService.set(service, (byCode = new Map()));
-    let s = byCode.get(code);
-    if (s === undefined) byCode.set(code, (s = new Series(this.bounds.length)));
+    const key = packKey(code, METHOD_INDEX.get(req.method ?? '') ?? 10, requestProtocol(req.headers));
+    let s = byCode.get(key);
+    if (s === undefined) byCode.set(key, (s = new Series(this.bounds.length)));
     s.count++;
     s.sum += seconds;
     const b = this.bounds;
@@ -143,7 +175,12 @@ export class Metrics {
     for (const [entrypoint, byRouter] of this.#tree) {
       for (const [router, byService] of byRouter) {
         for (const [service, byCode] of byService) {
-          for (const [code, s] of byCode) requests.push({ entrypoint, router, service, code, count: s.count, sum: s.sum, buckets: Array.from(s.buckets) });
+          for (const [key, s] of byCode) {
+            const code = Math.floor(key / 128);
+            const method = METHODS[Math.floor(key / 8) % 16] ?? 'EXTENSION_METHOD';
+            const protocol = PROTOCOLS[key % 8] ?? 'http';
+            requests.push({ entrypoint, router, service, code, method, protocol, count: s.count, sum: s.sum, buckets: Array.from(s.buckets) });
+          }
         }
       }
     }
@@ -168,7 +205,7 @@ export function mergeStats(list: readonly StatsSnapshot[]): StatsSnapshot {
       r.errors += c.errors;
     }
     for (const r of st.requests) {
-      const key = `${r.entrypoint}\0${r.router}\0${r.service}\0${r.code}`;
+      const key = `${r.entrypoint}\0${r.router}\0${r.service}\0${r.code}\0${r.method}\0${r.protocol}`;
       const have = series.get(key);
       if (have === undefined) series.set(key, { ...r, buckets: [...r.buckets] });
       else {
@@ -179,70 +216,4 @@ export function mergeStats(list: readonly StatsSnapshot[]): StatsSnapshot {
     }
   }
   return { bounds: [...bounds], requests: [...series.values()], routers, total };
-}
-
-/** renderPrometheus writes the text exposition format (version 0.0.4). */
-export async function renderPrometheus(stats: StatsSnapshot, gauges: GaugeSources, certs: Array<{ labels: CertificateLabels; notAfter: number }>): Promise<string> {
-  const out: string[] = [];
-  const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-
-  family('gantry_build_info', 'gauge', 'Gantry version; always 1.');
-  out.push(`gantry_build_info${labels({ version: gauges.version })} 1`);
-
-  const r = gauges.reloads();
-  family('gantry_config_reloads_total', 'counter', 'Configuration reloads applied.');
-  out.push(`gantry_config_reloads_total ${r.success}`);
-  family('gantry_config_reload_failures_total', 'counter', 'Configuration reloads that failed (the previous configuration kept serving).');
-  out.push(`gantry_config_reload_failures_total ${r.failure}`);
-  family('gantry_config_last_reload_success_timestamp_seconds', 'gauge', 'Time of the last successful reload, seconds since the epoch.');
-  out.push(`gantry_config_last_reload_success_timestamp_seconds ${r.lastSuccessMs / 1000}`);
-  family('gantry_config_last_reload_failure_timestamp_seconds', 'gauge', 'Time of the last failed reload, seconds since the epoch.');
-  out.push(`gantry_config_last_reload_failure_timestamp_seconds ${r.lastFailureMs / 1000}`);
-
-  const conns = await gauges.openConnections();
-  family('gantry_open_connections', 'gauge', 'Client connections currently open, per entrypoint.');
-  for (const [ep, n] of Object.entries(conns)) out.push(`gantry_open_connections${labels({ entrypoint: ep })} ${n}`);
-
-  family('gantry_service_server_up', 'gauge', 'Whether a service server is available (1) or not (0).');
-  for (const s of gauges.servers()) out.push(`gantry_service_server_up${labels({ service: s.service, url: s.url })} ${s.up ? 1 : 0}`);
-
-  family('gantry_requests_total', 'counter', 'HTTP requests served, by entrypoint, router, service and status code.');
-  for (const s of stats.requests) out.push(`gantry_requests_total${labels(seriesLabels(s))} ${s.count}`);
-
-  family('gantry_request_duration_seconds', 'histogram', 'HTTP request durations, by entrypoint, router, service and status code.');
-  for (const s of stats.requests) {
-    const base = seriesLabels(s);
-    let cum = 0;
-    for (let i = 0; i < stats.bounds.length; i++) {
-      cum += s.buckets[i] ?? 0;
-      out.push(`gantry_request_duration_seconds_bucket${labels({ ...base, le: formatNumber(stats.bounds[i]!) })} ${cum}`);
-    }
-    cum += s.buckets[stats.bounds.length] ?? 0;
-    out.push(`gantry_request_duration_seconds_bucket${labels({ ...base, le: '+Inf' })} ${cum}`);
-    out.push(`gantry_request_duration_seconds_sum${labels(base)} ${formatNumber(s.sum)}`);
-    out.push(`gantry_request_duration_seconds_count${labels(base)} ${s.count}`);
-  }
-
-  family('gantry_tls_certs_not_after_timestamp_seconds', 'gauge', 'Expiry (notAfter) of each served certificate, seconds since the epoch.');
-  for (const c of certs) out.push(`gantry_tls_certs_not_after_timestamp_seconds${labels({ ...c.labels })} ${Math.floor(c.notAfter / 1000)}`);
-  return out.join('\n') + '\n';
-}
-
-function seriesLabels(s: RequestSeriesStats): Record<string, string> {
-  return { entrypoint: s.entrypoint, router: s.router, service: s.service, code: String(s.code) };
-}
-
-function labels(l: Record<string, string>): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(l)) parts.push(`${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-}
-
-/** escapeLabel escapes a label value as the text format requires: backslash, double quote, newline. */
-export function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function formatNumber(n: number): string {
-  return Number.isFinite(n) ? String(n) : n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN';
 }

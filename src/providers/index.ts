@@ -10,15 +10,17 @@ import { DockerProvider } from './docker/index.js';
 import { SwarmProvider } from './swarm/index.js';
 import path from 'node:path';
 import { EtcdClient, EtcdProvider } from './etcd/index.js';
+import { etcdClientOptions } from './etcd/options.js';
+import { readTlsFiles } from './tls-files.js';
 import { ConsulCatalogProvider } from './consul/index.js';
 import { EtcdStorage, FileStorage, RestProvider, type InstanceRegistry } from './rest/index.js';
 
 type DockerSection = NonNullable<StaticConfig['providers']['docker']>;
 
-function dockerCommon(d: DockerSection) {
+function dockerCommon(d: DockerSection, at: 'providers.docker' | 'providers.swarm', cwd: string) {
   return {
     endpoint: d.endpoint,
-    tls: d.tls === null ? undefined : { ...d.tls },
+    tls: readTlsFiles(d.tls, `${at}.tls`, cwd),
     httpClientTimeoutMs: d.httpClientTimeout,
     exposedByDefault: d.exposedByDefault,
     domain: d.domain,
@@ -35,18 +37,24 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   // Paths in the static configuration are already absolute (resolved against the working directory).
   if (p.file !== null) out.push(new FileProvider({ filename: p.file.filename, directory: p.file.directory, watch: p.file.watch }));
   if (p.docker !== null) {
-    out.push(new DockerProvider({ ...dockerCommon(p.docker), useBindPortIP: p.docker.useBindPortIP, allowEmptyServices: p.docker.allowEmptyServices }));
+    out.push(new DockerProvider({ ...dockerCommon(p.docker, 'providers.docker', cwd), useBindPortIP: p.docker.useBindPortIP, allowEmptyServices: p.docker.allowEmptyServices }));
   }
   // Registries are started before the REST provider, whose Docker Flow Proxy registrations read them.
   const registries: InstanceRegistry[] = [];
   if (p.swarm !== null) {
-    const swarm = new SwarmProvider({ ...dockerCommon(p.swarm), refreshSeconds: p.swarm.refreshSeconds });
+    const swarm = new SwarmProvider({
+      ...dockerCommon(p.swarm, 'providers.swarm', cwd),
+      refreshSeconds: p.swarm.refreshSeconds,
+      useBindPortIP: p.swarm.useBindPortIP,
+      allowEmptyServices: p.swarm.allowEmptyServices,
+    });
     out.push(swarm);
     registries.push(swarm);
   }
   let etcd: EtcdProvider | null = null;
   if (p.etcd !== null) {
-    const client = new EtcdClient({ endpoints: [...p.etcd.endpoints], logger: logger.child({ component: 'etcd' }) });
+    // TLS and the user apply to every use of etcd (REST registrations and ACME storage too).
+    const client = new EtcdClient(etcdClientOptions(p.etcd, cwd, logger.child({ component: 'etcd' })));
     // `registratorPrefix` is Registrator's URI path (etcd://host:2379/services); read when the static schema offers it.
     const registratorPrefix = (p.etcd as { registratorPrefix?: string }).registratorPrefix ?? '/services';
     etcd = new EtcdProvider({ client, rootKey: p.etcd.rootKey, registratorPrefix });
@@ -64,6 +72,9 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
       exposedByDefault: cc.exposedByDefault,
       defaultRule: cc.defaultRule,
       waitMs: cc.refreshInterval,
+      tls: readTlsFiles(cc.endpoint.tls, 'providers.consulCatalog.endpoint.tls', cwd),
+      constraints: cc.constraints,
+      watch: cc.watch,
     });
     out.push(consul);
     registries.push(consul);

@@ -27,6 +27,7 @@ import { parseCertificate, secureContextFor, type LoadedCertificate } from './ce
 import { TlsManager } from './manager.js';
 import { AcmeResolver } from './acme/resolver.js';
 import { EtcdStorage } from './acme/etcd-storage.js';
+import { etcdClientOptions } from '../providers/etcd/options.js';
 import { FileStorage, type AcmeStorage, type ChallengeKind } from './acme/storage.js';
 import { RelayStorage, type ChallengePublisher, type PendingChallenge } from './acme/relay.js';
 import type { PemPair } from './selfsigned.js';
@@ -154,10 +155,14 @@ export class TlsRuntime {
     return (socket, http) => demux.handle(socket, http);
   }
 
-  /** preRouteFor answers ACME HTTP-01 challenges and the entrypoint's redirect, before routing. */
+  /**
+   * preRouteFor answers ACME HTTP-01 challenges and the entrypoint's redirect, before routing.
+   * Challenges are answered only on the entrypoints a resolver's `httpChallenge.entryPoint` names,
+   * as Traefik does: elsewhere `/.well-known/acme-challenge/` is routed like any path.
+   */
   preRouteFor(name: string): ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null {
     const redirect = this.#config.entryPoints[name]!.http.redirections.entryPoint;
-    const acme = Object.keys(this.#config.certificatesResolvers).length > 0;
+    const acme = Object.values(this.#config.certificatesResolvers).some((r) => r.acme.httpChallenge?.entryPoint === name);
     if (redirect === null && !acme) return null;
     return (req, res, ctx) => {
       if (acme && ctx.path.startsWith(CHALLENGE_PREFIX)) {
@@ -227,7 +232,7 @@ export class TlsRuntime {
         if (cfg.storage === 'etcd') {
           const etcd = this.#config.providers.etcd;
           if (etcd === null) throw new Error(`certificatesResolvers.${name}.acme.storage: etcd needs --providers.etcd.endpoints`);
-          storage = new EtcdStorage(etcd.endpoints, etcd.rootKey);
+          storage = new EtcdStorage(etcdClientOptions(etcd, this.#cwd, this.#logger.child({ component: 'etcd' })), etcd.rootKey);
         } else if (this.role === 'serve') {
           // A worker's answers come from the primary; a file holds none.
           continue;

@@ -33,6 +33,18 @@ export interface CompileDeps {
   cwd: string;
   stickySecret: string;
   onDone: ((ctx: RequestContext) => void) | null;
+  /** Gantry's own services and routers (`prometheus@internal`); routers of any provider may use the services. */
+  internal?: InternalRoutes;
+}
+
+/**
+ * InternalRoutes are what Gantry itself serves, named `<name>@internal` as in Traefik: services a
+ * router can name (`service: prometheus@internal`, for `metrics.prometheus.manualRouting`), and
+ * routers Gantry adds on given entrypoints (`/metrics` on `metrics.prometheus.entryPoint`).
+ */
+export interface InternalRoutes {
+  services: ReadonlyMap<string, Handler>;
+  routers: ReadonlyArray<{ name: string; rule: string; priority: number; entryPoints: readonly string[]; service: string }>;
 }
 
 const serverName = os.hostname();
@@ -64,7 +76,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   };
 
   const serviceHandler = (name: string): Handler => {
-    const done = services.get(name);
+    const done = services.get(name) ?? deps.internal?.services.get(name);
     if (done !== undefined) return done;
     const el = merged.http.services.get(name);
     if (el === undefined) throw new ConfigError('', `service "${name}" does not exist`);
@@ -222,6 +234,13 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     } catch (err) {
       el.errors.push(`http.routers.${el.name.split('@')[0]}: ${errorText(err)}`);
     }
+  }
+
+  for (const r of deps.internal?.routers ?? []) {
+    const handler = deps.internal!.services.get(r.service);
+    if (handler === undefined) continue;
+    const compiled = compileHttpRule(r.rule);
+    for (const ep of r.entryPoints) perEntrypoint.get(ep)?.push({ name: r.name, rule: r.rule, priority: r.priority, handler, direct: null, compiled, service: r.service });
   }
 
   // Services no router uses are built too, so their errors show before someone routes to them.

@@ -1,5 +1,6 @@
 /**
- * testbed.ts finds the services scripts/testbed/up.sh started (dockerd, etcd, Pebble) by reading
+ * testbed.ts finds the services scripts/testbed/up.sh started (dockerd, etcd, Pebble and their
+ * variants with TLS + auth and with External Account Binding) by reading
  * `$TESTBED_DIR/env` (default `<repo>/.testbed/env`), and lets tests kill and restart etcd members.
  *
  *   test('…', { skip: requireComponent('etcd') }, async () => { const { etcd } = loadTestbed(); … });
@@ -8,12 +9,13 @@
  * requireComponent throws instead: in CI a missing test bed is a failure, never a silent skip.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'pebble';
+export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'etcdAuth' | 'pebble' | 'pebbleEab';
 
 export interface Testbed {
   dir: string;
@@ -32,6 +34,35 @@ export interface Testbed {
     /** The 3-member cluster's client URLs, member 1 first. */
     cluster: string[];
     dir: string;
+  };
+  /** The member that demands TLS client certificates and a user (up.sh etcd-auth). */
+  etcdAuth?: {
+    /** https://127.0.0.1:13379 */
+    endpoint: string;
+    dir: string;
+    /** CA of the server certificate, and a client certificate (with no Common Name) and its key. */
+    ca: string;
+    cert: string;
+    key: string;
+    /** A client certificate whose Common Name is "gantry": etcd's gateway refuses those. */
+    certWithCn: string;
+    keyWithCn: string;
+    /** User with readwrite on the prefix "gantry" and read on "/services/". */
+    user: string;
+    password: string;
+    rootPassword: string;
+  };
+  /** The second Pebble, which requires External Account Binding (up.sh pebble-eab). */
+  pebbleEab?: {
+    dir: string;
+    url: string;
+    mgmtUrl: string;
+    listenerCa: string;
+    httpPort: number;
+    tlsPort: number;
+    kid: string;
+    /** The MAC key, base64url (Traefik's eab.hmacEncoded). */
+    hmac: string;
   };
   pebble?: {
     dir: string;
@@ -115,6 +146,34 @@ export function loadTestbed(): Testbed {
       dns: env.GANTRY_TB_PEBBLE_DNS ?? '127.0.0.1:18053',
     };
   }
+  if (env.GANTRY_TB_ETCD_AUTH && env.GANTRY_TB_ETCD_AUTH_DIR) {
+    const d = env.GANTRY_TB_ETCD_AUTH_DIR;
+    tb.etcdAuth = {
+      endpoint: env.GANTRY_TB_ETCD_AUTH,
+      dir: d,
+      ca: env.GANTRY_TB_ETCD_AUTH_CA ?? path.join(d, 'ca.pem'),
+      cert: env.GANTRY_TB_ETCD_AUTH_CERT ?? path.join(d, 'client.pem'),
+      key: env.GANTRY_TB_ETCD_AUTH_KEY ?? path.join(d, 'client-key.pem'),
+      certWithCn: path.join(d, 'client-cn.pem'),
+      keyWithCn: path.join(d, 'client-cn-key.pem'),
+      user: env.GANTRY_TB_ETCD_AUTH_USER ?? 'gantry',
+      password: env.GANTRY_TB_ETCD_AUTH_PASSWORD ?? '',
+      rootPassword: env.GANTRY_TB_ETCD_AUTH_ROOT_PASSWORD ?? '',
+    };
+  }
+  if (env.GANTRY_TB_PEBBLE_EAB_URL && env.GANTRY_TB_PEBBLE_EAB_DIR) {
+    const d = env.GANTRY_TB_PEBBLE_EAB_DIR;
+    tb.pebbleEab = {
+      dir: d,
+      url: env.GANTRY_TB_PEBBLE_EAB_URL,
+      mgmtUrl: env.GANTRY_TB_PEBBLE_EAB_MGMT_URL ?? '',
+      listenerCa: env.GANTRY_TB_PEBBLE_EAB_CA ?? path.join(d, 'listener-ca.pem'),
+      httpPort: Number(env.GANTRY_TB_PEBBLE_EAB_HTTP_PORT ?? 19880),
+      tlsPort: Number(env.GANTRY_TB_PEBBLE_EAB_TLS_PORT ?? 19881),
+      kid: env.GANTRY_TB_PEBBLE_EAB_KID ?? '',
+      hmac: env.GANTRY_TB_PEBBLE_EAB_HMAC ?? '',
+    };
+  }
   return tb;
 }
 
@@ -167,9 +226,17 @@ function missing(name: Component, tb: Testbed): string | undefined {
       const files = [1, 2, 3].map((i) => path.join(tb.etcd!.dir, 'cluster', `m${i}.pid`));
       return pidsAlive(files) ? undefined : 'a member of the etcd cluster is not running';
     }
+    case 'etcdAuth':
+      if (!tb.etcdAuth) return 'the TLS + auth etcd member is not in the test bed env file';
+      return pidsAlive([path.join(tb.etcdAuth.dir, 'etcd.pid')]) ? undefined : 'the TLS + auth etcd member is not running';
     case 'pebble':
       if (!tb.pebble) return 'pebble is not in the test bed env file';
       return pidsAlive(['pebble.pid', 'dns.pid'].map((f) => path.join(tb.pebble!.dir, f))) ? undefined : 'pebble is not running';
+    case 'pebbleEab':
+      if (!tb.pebbleEab) return 'pebble-eab is not in the test bed env file';
+      // It resolves names with the pebble component's DNS server.
+      if (!tb.pebble || !pidsAlive([path.join(tb.pebble.dir, 'dns.pid')])) return 'the DNS server of the pebble component (used by pebble-eab) is not running';
+      return pidsAlive([path.join(tb.pebbleEab.dir, 'pebble.pid')]) ? undefined : 'pebble-eab is not running';
   }
 }
 
@@ -180,7 +247,7 @@ function missing(name: Component, tb: Testbed): string | undefined {
 export function requireComponent(name: Component): string | undefined {
   const why = missing(name, loadTestbed());
   if (!why) return undefined;
-  const component = name === 'etcdCluster' ? 'etcd' : name === 'swarm' ? 'docker' : name;
+  const component = ({ etcdCluster: 'etcd', swarm: 'docker', etcdAuth: 'etcd-auth', pebbleEab: 'pebble-eab' } as Record<string, string>)[name] ?? name;
   const reason = `test bed: ${why} (start it with: sh scripts/testbed/up.sh ${component})`;
   if (process.env.CI) throw new Error(`${reason}; CI requires the test bed, so this is a failure, not a skip`);
   return reason;
@@ -273,4 +340,41 @@ export async function restartEtcdMember(i: number, timeoutMs = 15_000): Promise<
   }
   const endpoint = loadTestbed().etcd!.cluster[i - 1]!;
   await until(`etcd m${i} healthy at ${endpoint}`, () => etcdHealthy(endpoint), timeoutMs, 50);
+}
+
+/**
+ * etcdAuthCtl runs etcdctl as root against the TLS + auth member (user and role management in
+ * tests: `etcdAuthCtl('user', 'add', name, '--new-user-password=' + pw)`); `input` goes to stdin.
+ */
+export function etcdAuthCtl(args: string[], input?: string): Promise<string> {
+  const a = loadTestbed().etcdAuth;
+  if (!a) return Promise.reject(new Error('the TLS + auth etcd member is not in the test bed env file'));
+  const all = ['--endpoints', a.endpoint, '--cacert', a.ca, '--cert', a.cert, '--key', a.key, '--user', `root:${a.rootPassword}`, '--command-timeout=5s', ...args];
+  return new Promise((resolve, reject) => {
+    const child = execFile('etcdctl', all, { timeout: 15_000, env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/**
+ * etcdAuthUser creates a user with its own role, granted readwrite on `prefix` only, and returns
+ * its password and a function that removes both. The user exists for one test, which may change
+ * its password without disturbing the others.
+ */
+export async function etcdAuthUser(name: string, prefix: string): Promise<{ password: string; remove(): Promise<void> }> {
+  const password = randomBytes(9).toString('hex');
+  await etcdAuthCtl(['role', 'add', name]);
+  await etcdAuthCtl(['role', 'grant-permission', name, '--prefix=true', 'readwrite', prefix]);
+  await etcdAuthCtl(['user', 'add', name, `--new-user-password=${password}`]);
+  await etcdAuthCtl(['user', 'grant-role', name, name]);
+  return {
+    password,
+    remove: async () => {
+      await etcdAuthCtl(['user', 'delete', name]).catch(() => undefined);
+      await etcdAuthCtl(['role', 'delete', name]).catch(() => undefined);
+    },
+  };
 }

@@ -207,3 +207,23 @@ test('etcd: losing one member of three during load fails no request, and watches
   assert.deepEqual(failures, [], `${failures.length} failed of ${ok + failures.length}`);
   assert.ok(ok > 40, `load ran (${ok} requests)`);
 });
+
+test('etcd: registratorPrefix names where Registrator writes', { skip: requireComponent('etcd') }, async (t) => {
+  const { etcd } = loadTestbed();
+  const client = new EtcdClient({ endpoints: [etcd!.endpoint] });
+  const prefix = `/registrator-test-${uid()}`;
+  const root = `gantry-test-${uid()}`;
+  const backend = await startBackend('custom-prefix');
+  await client.put(`${prefix}/catalogue/id1`, `127.0.0.1:${backend.port}`);
+  const g = await startGantry(['--entrypoints.web.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.etcd.endpoints=${etcd!.endpoint}`, `--providers.etcd.rootKey=${root}`, `--providers.etcd.registratorPrefix=${prefix}`]);
+  t.after(async () => {
+    await g.stop();
+    await client.deletePrefix(`${prefix}/`);
+    await client.deletePrefix(`${root}/`);
+    await client.close();
+    await backend.close();
+  });
+  const r = await get(g.api('/v1/docker-flow-proxy/reconfigure?serviceName=catalogue&servicePath=/catalogue'));
+  assert.equal(r.status, 200, r.body);
+  await waitFor(async () => (await backendOf(g, '/catalogue/1')) === 'custom-prefix', 5000, () => g.logText());
+});

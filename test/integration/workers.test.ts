@@ -75,7 +75,7 @@ describe('--workers=2', () => {
     assert.equal(after, before + 30);
     const metrics = await get(g.api('/metrics'));
     assert.equal(metrics.status, 200);
-    const m = /^gantry_requests_total\{[^}]*router="w@file"[^}]*code="200"[^}]*\} (\d+)/m.exec(metrics.body);
+    const m = /^gantry_service_requests_total\{code="200",[^}]*service="w@file"\} (\d+)/m.exec(metrics.body);
     assert.ok(m !== null, metrics.body.slice(0, 2000));
     assert.ok(Number(m[1]) >= after - 1, `requests_total ${m[1]} vs stats ${after}`);
   });

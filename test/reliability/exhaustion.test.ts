@@ -99,7 +99,7 @@ describe('exhaustion bounds', { timeout: 60000 }, () => {
         service: app
         mirrors: [{ name: mirrorsrv, percent: 100 }]
 `;
-    ({ g, cleanup, file } = await startWithFile(yaml, ['--api.dashboard=true', '--metrics.prometheus=true']));
+    ({ g, cleanup, file } = await startWithFile(yaml, ['--api.dashboard=true', '--metrics.prometheus=true', '--metrics.prometheus.addRoutersLabels=true']));
   });
   after(async () => {
     await cleanup?.();
@@ -192,7 +192,7 @@ describe('exhaustion bounds', { timeout: 60000 }, () => {
   it('drops the metric series of routers that are gone', async () => {
     const series = async () => {
       const text = (await get(g.api('/metrics'))).body;
-      return new Set([...text.matchAll(/^gantry_requests_total\{[^}]*router="([^"]+)"/gm)].map((m) => m[1]!));
+      return new Set([...text.matchAll(/^gantry_router_requests_total\{[^}]*router="([^"]+)"/gm)].map((m) => m[1]!));
     };
     for (let round = 0; round < 4; round++) {
       const names = Array.from({ length: 25 }, (_, i) => `churn${round}x${i}`);
@@ -201,6 +201,7 @@ describe('exhaustion bounds', { timeout: 60000 }, () => {
       await waitFor(async () => (await get(g.url('/'), { host: `${names[24]}.test` })).status === 200, 5000);
       for (const n of names) assert.equal((await get(g.url('/'), { host: `${n}.test` })).status, 200);
     }
+    assert.ok([...(await series())].some((r) => r.startsWith('churn3')), 'the routers in use have series');
     // One more change, so that the last round's routers are gone as well.
     writeAtomic(file, yaml.replace('open.test', 'open2.test'));
     await waitFor(async () => (await get(g.url('/'), { host: 'open2.test' })).status === 200, 5000);

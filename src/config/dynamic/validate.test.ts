@@ -84,7 +84,7 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
       desc: 'bad server URL',
       patch: (c) => (c.http.services['go-demo'].loadBalancer.servers[1].url = 'ftp://x'),
       path: 'http.services.go-demo',
-      message: 'http.services.go-demo.loadBalancer.servers[1].url: not an http:// or https:// URL',
+      message: 'http.services.go-demo.loadBalancer.servers[1].url: not an http://, https:// or h2c:// URL',
       gone: (c) => c.http.services['go-demo'],
     },
     {

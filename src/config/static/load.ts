@@ -234,8 +234,26 @@ function crossCheck(data: Obj): [PropertyKey[], string][] {
       out.push([['certificatesResolvers', name, 'acme'], 'needs httpChallenge or tlsChallenge']);
     }
   }
+  // TLS client options: a certificate needs its key; a password needs its user.
+  const providers = obj(data.providers);
+  const tlsBlocks: [PropertyKey[], unknown][] = [
+    [['providers', 'etcd', 'tls'], obj(providers.etcd).tls],
+    [['providers', 'docker', 'tls'], obj(providers.docker).tls],
+    [['providers', 'swarm', 'tls'], obj(providers.swarm).tls],
+    [['providers', 'consulCatalog', 'endpoint', 'tls'], obj(obj(providers.consulCatalog).endpoint).tls],
+  ];
+  for (const [at, raw] of tlsBlocks) {
+    const t = obj(raw);
+    if ((t.cert === undefined) !== (t.key === undefined)) {
+      const [missing, given] = t.cert === undefined ? ['cert', 'key'] : ['key', 'cert'];
+      out.push([[...at, missing], `needed with ${given} (a client certificate and its private key)`]);
+    }
+  }
+  const etcd = obj(providers.etcd);
+  if (etcd.password !== undefined && etcd.username === undefined) out.push([['providers', 'etcd', 'password'], 'given without providers.etcd.username']);
   const promEntry = str(obj(obj(data.metrics).prometheus).entryPoint);
-  if (promEntry !== undefined && !(promEntry in eps)) {
+  // `traefik` is Traefik's default entry point for metrics; here the API address plays its part.
+  if (promEntry !== undefined && !(promEntry in eps) && promEntry !== 'traefik') {
     out.push([['metrics', 'prometheus', 'entryPoint'], `unknown entry point "${promEntry}"${known}`]);
   }
   return out;

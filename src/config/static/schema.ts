@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { durationSchema } from '../dynamic/schema.js';
 import { parseDuration } from '../duration.js';
 import { parseLogLevel } from '../../observability/logger.js';
+import { compileConstraints, compileTagConstraints } from '../../providers/docker/constraints.js';
 
 /** ms is a duration option in milliseconds once parsed; `def` is the default as text ("30s"). */
 function ms(def: string) {
@@ -58,6 +59,17 @@ const tlsClientSchema = section({
   key: z.string().optional(),
   insecureSkipVerify: z.boolean().prefault(false),
 });
+
+/** constraintsSchema checks a constraints expression when the configuration is read (`gantry check` too). */
+function constraintsSchema(compile: (expr: string) => unknown) {
+  return z.string().superRefine((expr, ctx) => {
+    try {
+      compile(expr);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^constraints: /, '') });
+    }
+  });
+}
 
 const trustSchema = group({ trustedIPs: list.prefault([]), insecure: z.boolean().prefault(false) });
 
@@ -112,7 +124,7 @@ const dockerShape = {
   domain: z.string().prefault('docker.localhost'),
   network: z.string().optional(),
   defaultRule: z.string().optional(),
-  constraints: z.string().optional(),
+  constraints: constraintsSchema(compileConstraints).optional(),
   watch: z.boolean().prefault(true),
   useBindPortIP: z.boolean().prefault(false),
   allowEmptyServices: z.boolean().prefault(false),
@@ -125,13 +137,21 @@ const acmeSchema = z.strictObject({
   caServer: z.string().prefault('https://acme-v02.api.letsencrypt.org/directory'),
   storage: z.string().prefault('acme.json'),
   keyType: z.enum(['EC256', 'EC384', 'RSA2048', 'RSA4096', 'RSA8192']).prefault('EC256'),
+  /** The CA's certificate lifetime in hours: it sets when certificates are renewed, as in Traefik (tls/acme/renewal.ts). */
   certificatesDuration: z.number().int().min(1).prefault(2160),
-  /** Renew a certificate this long before it expires (default: a third of certificatesDuration, 30 days for 90-day certificates). */
+  /** Renew a certificate this long before it expires (default from certificatesDuration: 30 days for 90-day certificates). */
   renewBefore: durationSchema.transform((v) => parseDuration(v)!).optional(),
-  /** How often certificates are checked for renewal (and storage re-read for other replicas' renewals). */
-  renewCheckInterval: ms('1h'),
+  /**
+   * How often certificates are checked for renewal (and storage re-read for other replicas'
+   * renewals). Default: Traefik's interval for certificatesDuration, at most 1 hour.
+   */
+  renewCheckInterval: durationSchema.transform((v) => parseDuration(v)!).optional(),
   preferredChain: z.string().optional(),
-  eab: section({ kid: z.string(), hmacEncoded: z.string() }),
+  /** External Account Binding (RFC 8555 §7.3.4): the key ID and MAC key the CA gave the account, the key base64url. */
+  eab: section({
+    kid: z.string().min(1),
+    hmacEncoded: z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, 'expected the MAC key in base64url, as the CA gives it'),
+  }),
   httpChallenge: section({ entryPoint: z.string().min(1) }),
   tlsChallenge: section({}),
 });
@@ -160,10 +180,15 @@ export const staticSchema = z.strictObject({
   providers: group({
     /** Bursts of changes within this window are applied once (Traefik's default is 2s; ours is short for DESIGN's 100 ms). */
     providersThrottleDuration: ms('50ms'),
-    rest: section({ storage: z.string().optional(), insecure: z.boolean().prefault(false) }, true),
+    /**
+     * `insecure: true` is what Gantry does anyway (the REST API is on the API address, Traefik's
+     * `traefik` entrypoint); `false` asks to route `rest@internal` oneself, refused in load.ts.
+     */
+    rest: section({ storage: z.string().optional(), insecure: z.boolean().optional() }, true),
     file: section({ filename: z.string().optional(), directory: z.string().optional(), watch: z.boolean().prefault(true) }),
     docker: section(dockerShape),
-    swarm: section({ ...dockerShape, refreshSeconds: z.number().int().min(1).prefault(15) }),
+    // refreshSeconds is a duration in Traefik ("15s"); a bare number is seconds. Whole seconds, at least 1.
+    swarm: section({ ...dockerShape, refreshSeconds: durationSchema.transform((v) => Math.max(1, Math.ceil(parseDuration(v)! / 1000))).prefault(15) }),
     etcd: section({
       endpoints: list.prefault(['127.0.0.1:2379']),
       rootKey: z.string().prefault('gantry'),
@@ -184,9 +209,16 @@ export const staticSchema = z.strictObject({
       prefix: z.string().prefault('gantry'),
       exposedByDefault: z.boolean().prefault(true),
       defaultRule: z.string().optional(),
-      constraints: z.string().optional(),
+      /** Over the service's tags: ``Tag(`a`)``, ``TagRegex(`a.+`)`` (Traefik's consulCatalog constraints). */
+      constraints: constraintsSchema(compileTagConstraints).optional(),
+      /** With watch, blocking queries wait up to this long; without, the catalog is polled this often. */
       refreshInterval: ms('15s'),
-      watch: z.boolean().prefault(false),
+      /**
+       * Blocking queries (changes are live at once) rather than polling every refreshInterval.
+       * Default true: Traefik's default (false) would leave a change up to 15 s unseen.
+       */
+      watch: z.boolean().prefault(true),
+      /** Consul Connect: refused at load (load.ts), Gantry has no Connect integration. */
       connectAware: z.boolean().prefault(false),
     }),
   }),

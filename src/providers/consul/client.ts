@@ -5,6 +5,7 @@
  * snapshot restore) resets to 0, as the documentation asks.
  */
 import { Agent, request } from 'undici';
+import type { TlsContents } from '../tls-files.js';
 
 export interface ConsulClientOptions {
   /** `127.0.0.1:8500` or a URL. */
@@ -12,6 +13,8 @@ export interface ConsulClientOptions {
   scheme: string;
   datacenter?: string;
   token?: string;
+  /** TLS to Consul (endpoint.tls): its CA, a client certificate (Consul's verify_incoming). A bare address then uses https. */
+  tls?: TlsContents;
   /** The wait of a blocking query, in ms. */
   waitMs: number;
 }
@@ -34,14 +37,22 @@ export interface Blocking<T> {
 export class ConsulClient {
   readonly base: string;
   #opts: ConsulClientOptions;
-  #agent = new Agent({ keepAliveTimeout: 30_000 });
+  #agent: Agent;
 
   constructor(opts: ConsulClientOptions) {
     this.#opts = opts;
-    this.base = /^https?:\/\//.test(opts.address) ? opts.address.replace(/\/+$/, '') : `${opts.scheme}://${opts.address}`;
+    const t = opts.tls;
+    const scheme = t !== undefined ? 'https' : opts.scheme;
+    this.base = /^https?:\/\//.test(opts.address) ? opts.address.replace(/\/+$/, '') : `${scheme}://${opts.address}`;
+    this.#agent = new Agent({
+      keepAliveTimeout: 30_000,
+      ...(t !== undefined ? { connect: { ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: !t.insecureSkipVerify } } : {}),
+      // HTTP/1.1 as without TLS: one connection per blocking query.
+      allowH2: false,
+    });
   }
 
-  /** get makes one blocking query from `index` (0 = answer at once). */
+  /** get makes one blocking query from `index` (0 = answer at once, as polling does). */
   async get<T>(path: string, index: number, signal: AbortSignal, params: Record<string, string> = {}): Promise<Blocking<T>> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);

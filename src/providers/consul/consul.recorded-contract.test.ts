@@ -8,10 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeCA } from '../../../test/fixtures/tls/make-certs.js';
 import type { ConfigMessage } from '../provider.js';
 import { Logger } from '../../observability/logger.js';
-import { ConsulCatalogProvider } from './provider.js';
+import { ConsulCatalogProvider, type ConsulCatalogOptions } from './provider.js';
 import type { CatalogServices, HealthEntry } from './client.js';
 
 const DIR = new URL('../../../../src/providers/consul/testdata/', import.meta.url);
@@ -23,8 +27,18 @@ class FakeConsul {
   catalog: CatalogServices = recorded('catalog-services.json');
   health = new Map<string, HealthEntry[]>([['redis', recorded('health-service-redis.json')]]);
   queries: URL[] = [];
+  /** The X-Consul-Token of each query, in order. */
+  tokens: Array<string | undefined> = [];
   #waiting: Array<() => void> = [];
-  server = http.createServer((req, res) => void this.#handle(req, res));
+  server: http.Server;
+
+  /** With `tls`, it serves HTTPS and, with `ca`, asks for a client certificate signed by it (Consul's verify_incoming). */
+  constructor(tls?: { cert: Buffer; key: Buffer; ca?: Buffer }) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(req, res);
+    this.server = tls === undefined
+      ? http.createServer(handler)
+      : https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler);
+  }
 
   async start(): Promise<string> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -40,6 +54,7 @@ class FakeConsul {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://consul');
     this.queries.push(url);
+    this.tokens.push(req.headers['x-consul-token'] as string | undefined);
     const idx = Number(url.searchParams.get('index') ?? 0);
     if (idx >= this.index) {
       // Blocking query: hold until a change or the wait passes.
@@ -86,10 +101,10 @@ function entry(service: string, id: string, address: string, port: number, tags:
   return e;
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, opts: { defaultRule?: string } = {}) {
-  const consul = new FakeConsul();
+/** setup starts `consul` and a provider on it; `opts` may depend on the address it listens on. */
+async function setup(t: { after(fn: () => Promise<void>): void }, opts: Partial<ConsulCatalogOptions> | ((address: string) => Partial<ConsulCatalogOptions>) = {}, consul = new FakeConsul()) {
   const address = await consul.start();
-  const provider = new ConsulCatalogProvider({ address, waitMs: 30_000, ...opts });
+  const provider = new ConsulCatalogProvider({ address, waitMs: 30_000, ...(typeof opts === 'function' ? opts(address) : opts) });
   const messages: ConfigMessage[] = [];
   await provider.start((m) => messages.push(m), new Logger('error', 'json'));
   t.after(async () => {
@@ -157,4 +172,65 @@ test('consul (recorded contract): a defaultRule template and a bad tag reported 
   });
   await until(() => (last().errors ?? []).some((e) => e.message.includes('consul service bad') && e.message.includes('rulez')));
   assert.ok((last().config as { http: { routers: Record<string, unknown> } }).http.routers['redis'], 'other services keep their routes');
+});
+
+test('consul (recorded contract): endpoint.tls: HTTPS with the CA given and a client certificate', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-consul-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ca = makeCA(dir, 'Consul Test CA');
+  const server = ca.leaf('server', ['localhost']);
+  const client = ca.leaf('client', ['gantry'], 2, 'clientAuth');
+  const consul = new FakeConsul({ cert: readFileSync(server.cert), key: readFileSync(server.key), ca: readFileSync(ca.caCert) });
+  const tls = { ca: readFileSync(ca.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key), insecureSkipVerify: false };
+  // The server's certificate is for `localhost`: reached by that name, over https (a bare address with tls).
+  const local = (address: string) => address.replace('127.0.0.1', 'localhost');
+  const { last } = await setup(t, (address) => ({ address: local(address), tls }), consul);
+  assert.deepEqual((last().config as { http: { routers: Record<string, unknown> } }).http.routers['redis'], { rule: 'Host(`redis`)', service: 'redis' });
+  assert.ok(consul.queries.length > 0, 'the queries went over HTTPS');
+
+  // Without the client certificate the server refuses the handshake: nothing is emitted.
+  const port = (consul.server.address() as { port: number }).port;
+  const bare = new ConsulCatalogProvider({ address: `localhost:${port}`, tls: { ca: tls.ca, insecureSkipVerify: false }, waitMs: 30_000 });
+  const seen: ConfigMessage[] = [];
+  await bare.start((m) => seen.push(m), new Logger('error', 'json'));
+  await bare.stop();
+  assert.deepEqual(seen, []);
+});
+
+test('consul (recorded contract): constraints select services by their tags', async (t) => {
+  const consul = new FakeConsul();
+  consul.catalog['web'] = ['env=prod'];
+  consul.health.set('web', [entry('web', 'web-1', '127.0.0.1', 9001, ['env=prod'])]);
+  consul.catalog['dev'] = ['env=dev'];
+  consul.health.set('dev', [entry('dev', 'dev-1', '127.0.0.1', 9002, ['env=dev'])]);
+  const { last, provider } = await setup(t, { constraints: 'Tag(`env=prod`) || TagRegex(`^primary`)' }, consul);
+  const routers = Object.keys((last().config as { http: { routers: Record<string, unknown> } }).http.routers).sort();
+  // redis's recorded tags are ["primary"]; dev matches neither.
+  assert.deepEqual(routers, ['redis', 'web']);
+  assert.deepEqual(provider.instances('dev'), ['http://127.0.0.1:9002'], 'the instance registry is not filtered: a registration is an explicit request');
+});
+
+test('consul (recorded contract): watch false polls every refreshInterval with plain queries', async (t) => {
+  const { consul, last, messages } = await setup(t, { watch: false, waitMs: 300 });
+  assert.ok(JSON.stringify(last().config).includes('redis'));
+  await until(() => consul.queries.filter((q) => q.pathname === '/v1/catalog/services').length >= 3, 5000);
+  assert.ok(consul.queries.every((q) => !q.searchParams.has('index') && !q.searchParams.has('wait')), 'no blocking query');
+  const n = messages.length;
+  consul.change(() => {
+    consul.catalog['web'] = [];
+    consul.health.set('web', [entry('web', 'web-1', '127.0.0.1', 9001, [])]);
+  });
+  await until(() => messages.length > n && JSON.stringify(last().config).includes('Host(`web`)'), 5000);
+});
+
+test('consul (recorded contract): datacenter and token go with every query; exposedByDefault false and prefix read the tags', async (t) => {
+  const consul = new FakeConsul();
+  const tags = ['edge.enable=true', 'edge.http.routers.web.rule=PathPrefix(`/edge`)'];
+  consul.catalog['web'] = tags;
+  consul.health.set('web', [entry('web', 'web-1', '127.0.0.1', 9001, tags)]);
+  const { last } = await setup(t, { datacenter: 'dc2', token: 'secret-token', exposedByDefault: false, prefix: 'edge' }, consul);
+  assert.ok(consul.queries.every((q) => q.searchParams.get('dc') === 'dc2'));
+  assert.ok(consul.tokens.every((tok) => tok === 'secret-token'));
+  // Only the service enabled with the prefix's tag, with its router from the prefix's tags.
+  assert.deepEqual((last().config as { http: { routers: Record<string, unknown> } }).http.routers, { web: { rule: 'PathPrefix(`/edge`)', service: 'web' } });
 });

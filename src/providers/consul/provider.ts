@@ -5,6 +5,10 @@
  * Tags `gantry.*` (or `<prefix>.*`) are labels for the flat-key decoder; with no router tag a
  * service gets the default rule ``Host(`<normalized name>`)``. It is also an instance registry for
  * Docker Flow Proxy registrations without a port.
+ *
+ * With `watch: false` it polls instead: every `refreshInterval` it reads the catalog and every
+ * service's passing instances, with plain (non-blocking) queries, as Traefik does by default.
+ * `constraints` (``Tag(`x`)``, ``TagRegex(`x.+`)``) select the services routed by their tags.
  */
 import type { DynamicConfig } from '../../config/dynamic/schema.js';
 import { buildContainerConfig } from '../../config/labels/container.js';
@@ -12,6 +16,9 @@ import { resolveServers } from '../../config/labels/servers.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Emit, Provider, ProviderError } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
+import { compileTagConstraints, type TagPredicate } from '../docker/constraints.js';
+import { mapLimit } from '../docker/provider.js';
+import type { TlsContents } from '../tls-files.js';
 import { ConsulClient, type CatalogServices, type HealthEntry } from './client.js';
 
 export interface ConsulCatalogOptions {
@@ -23,8 +30,14 @@ export interface ConsulCatalogOptions {
   prefix?: string;
   exposedByDefault?: boolean;
   defaultRule?: string;
-  /** Wait of each blocking query (the refresh interval), ms. */
+  /** Wait of each blocking query (the refresh interval), ms; without watch, the poll interval. */
   waitMs?: number;
+  /** TLS to Consul (endpoint.tls). */
+  tls?: TlsContents;
+  /** Tag expression selecting the services to route (Traefik's consulCatalog constraints). */
+  constraints?: string;
+  /** Blocking queries (default true); false polls every waitMs. */
+  watch?: boolean;
 }
 
 type Obj = Record<string, Record<string, Record<string, unknown>>>;
@@ -45,7 +58,7 @@ export function tagsToLabels(tags: readonly string[], prefix: string): Record<st
 /** buildConsulConfig turns services and their passing instances into one configuration. */
 export function buildConsulConfig(
   services: ReadonlyMap<string, HealthEntry[]>,
-  opts: { prefix: string; exposedByDefault: boolean; defaultRule: string },
+  opts: { prefix: string; exposedByDefault: boolean; defaultRule: string; constraints?: TagPredicate },
 ): { config: DynamicConfig; errors: ProviderError[] } {
   const out: Obj = {};
   const errors: ProviderError[] = [];
@@ -53,7 +66,9 @@ export function buildConsulConfig(
     const entries = services.get(name)!;
     if (entries.length === 0) continue;
     const source = `consul service ${name}`;
-    const labels = tagsToLabels(entries[0]!.Service?.Tags ?? [], opts.prefix);
+    const tags = entries[0]!.Service?.Tags ?? [];
+    if (opts.constraints !== undefined && !opts.constraints(tags)) continue;
+    const labels = tagsToLabels(tags, opts.prefix);
     const built = buildContainerConfig({ source, name, serviceName: name, labels }, { exposedByDefault: opts.exposedByDefault, defaultRule: opts.defaultRule });
     if (!built.enabled) continue;
     errors.push(...built.errors);
@@ -98,7 +113,9 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
   readonly name = 'consulcatalog';
   readonly registryName = 'consul catalog';
   #client: ConsulClient;
-  #opts: Required<Pick<ConsulCatalogOptions, 'prefix' | 'exposedByDefault' | 'defaultRule'>>;
+  #opts: Required<Pick<ConsulCatalogOptions, 'prefix' | 'exposedByDefault' | 'defaultRule'>> & { constraints: TagPredicate };
+  #watch: boolean;
+  #waitMs: number;
   #abort = new AbortController();
   #emit: Emit | null = null;
   #logger: Logger | null = null;
@@ -109,8 +126,16 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
   #ready = false;
 
   constructor(opts: ConsulCatalogOptions) {
-    this.#client = new ConsulClient({ address: opts.address, scheme: opts.scheme ?? 'http', datacenter: opts.datacenter, token: opts.token, waitMs: opts.waitMs ?? 15_000 });
-    this.#opts = { prefix: opts.prefix ?? 'gantry', exposedByDefault: opts.exposedByDefault ?? true, defaultRule: opts.defaultRule ?? 'Host(`{{ normalize .Name }}`)' };
+    this.#waitMs = opts.waitMs ?? 15_000;
+    this.#watch = opts.watch ?? true;
+    this.#client = new ConsulClient({ address: opts.address, scheme: opts.scheme ?? 'http', datacenter: opts.datacenter, token: opts.token, tls: opts.tls, waitMs: this.#waitMs });
+    this.#opts = {
+      prefix: opts.prefix ?? 'gantry',
+      exposedByDefault: opts.exposedByDefault ?? true,
+      defaultRule: opts.defaultRule ?? 'Host(`{{ normalize .Name }}`)',
+      // Compiled now: a bad expression is a start-up error (the static configuration checks it first).
+      constraints: compileTagConstraints(opts.constraints),
+    };
   }
 
   async start(emit: Emit, logger: Logger): Promise<void> {
@@ -119,8 +144,38 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
     // The first answers (index 0 returns at once) are awaited, bounded, so routes exist when Gantry starts.
     let first!: () => void;
     const firstDone = new Promise<void>((r) => (first = r));
-    void this.#catalogLoop(first);
+    void (this.#watch ? this.#catalogLoop(first) : this.#pollLoop(first));
     await Promise.race([firstDone, new Promise((r) => setTimeout(r, 3000).unref())]);
+  }
+
+  /** #pollLoop reads the catalog and every service's passing instances every waitMs (watch: false). */
+  async #pollLoop(first: () => void): Promise<void> {
+    let failures = 0;
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        const catalog = (await this.#client.get<CatalogServices>('/v1/catalog/services', 0, signal)).value ?? {};
+        const names = Object.keys(catalog).filter((n) => n !== 'consul');
+        // A few at a time: a catalog of hundreds of services must not open hundreds of connections.
+        const entries = await mapLimit(names, 8, async (name) => {
+          const res = await this.#client.get<HealthEntry[]>(`/v1/health/service/${encodeURIComponent(name)}`, 0, signal, { passing: '' });
+          return [name, Array.isArray(res.value) ? res.value : []] as const;
+        });
+        this.#catalog = catalog;
+        this.#health = new Map(entries);
+        this.#ready = true;
+        failures = 0;
+        this.#publish();
+        first();
+        await pause(this.#waitMs, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        failures++;
+        this.#logger?.warn('consul catalog poll failed; retrying', { error: err as Error, attempt: failures });
+        first();
+        await backoff(failures, signal);
+      }
+    }
   }
 
   async #catalogLoop(first: () => void): Promise<void> {
@@ -217,9 +272,21 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
 }
 
 function backoff(failures: number, signal: AbortSignal): Promise<void> {
-  const ms = Math.min(100 * 2 ** failures, 5000);
+  return pause(Math.min(100 * 2 ** failures, 5000), signal);
+}
+
+/** pause waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    // The listener goes with the timer: a poll loop must not pile one up per round.
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

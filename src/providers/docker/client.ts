@@ -7,17 +7,18 @@
  * The API version is negotiated once (`/_ping` API-Version header, else `/version` ApiVersion),
  * capped at the newest version this client was written against and falling back to v1.41.
  */
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { GantryError } from '../../errors.js';
 import { NdjsonParser } from './ndjson.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent, SwarmNode, SwarmService, SwarmTask } from './types.js';
 
+/** DockerTlsOptions are PEM contents (providers/tls-files.ts reads them from the configured paths). */
 export interface DockerTlsOptions {
-  /** Paths to PEM files. */
-  ca?: string;
-  cert?: string;
-  key?: string;
+  /** CA of the daemon's certificate; default the system's. */
+  ca?: string | Buffer;
+  /** Client certificate and key (dockerd --tlsverify asks for one). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   insecureSkipVerify?: boolean;
 }
 
@@ -82,14 +83,9 @@ export class DockerClient {
     this.#origin = url.origin;
     const tls = opts.tls;
     this.#agent = new Agent({
-      connect: tls
-        ? {
-            ca: tls.ca ? readFileSync(tls.ca) : undefined,
-            cert: tls.cert ? readFileSync(tls.cert) : undefined,
-            key: tls.key ? readFileSync(tls.key) : undefined,
-            rejectUnauthorized: tls.insecureSkipVerify !== true,
-          }
-        : {},
+      connect: tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.insecureSkipVerify !== true } : {},
+      // HTTP/1.1: the event stream is one long response, as the daemon's own clients read it.
+      allowH2: false,
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { compileConstraints } from './constraints.js';
+import { compileConstraints, compileTagConstraints } from './constraints.js';
 
 describe('constraints: LabelRegex', () => {
   const cases: Array<{ desc: string; expr: string; labels: Record<string, string>; want: boolean }> = [
@@ -23,5 +23,21 @@ describe('constraints: LabelRegex', () => {
     const ms = performance.now() - t0;
     // Measured here: 1–5 ms (a backtracking engine: hours).
     assert.ok(ms < 100, `took ${ms.toFixed(1)} ms`);
+  });
+});
+
+describe('constraints over Consul tags: Tag, TagRegex', () => {
+  const tags = ['gantry.enable=true', 'env=prod', 'team-web'];
+  const cases = [
+    { desc: 'Tag matches a whole tag', expr: 'Tag(`env=prod`)', want: true },
+    { desc: 'Tag does not match part of one', expr: 'Tag(`env`)', want: false },
+    { desc: 'TagRegex matches within a tag, as Traefik\'s', expr: 'TagRegex(`^team-`)', want: true },
+    { desc: 'combined with ! and &&', expr: 'Tag(`env=prod`) && !TagRegex(`dev`)', want: true },
+    { desc: 'combined with ||', expr: 'Tag(`x`) || Tag(`y`)', want: false },
+  ];
+  for (const c of cases) it(c.desc, () => assert.equal(compileTagConstraints(c.expr)(tags), c.want));
+  it('the label functions are not tag functions (and the reverse)', () => {
+    assert.throws(() => compileTagConstraints('Label(`a`, `b`)'), /unknown function "Label" \(use Tag or TagRegex\) at 1/);
+    assert.throws(() => compileConstraints('Tag(`a`)'), /unknown function "Tag" \(use Label or LabelRegex\) at 1/);
   });
 });

@@ -2,11 +2,14 @@
  * Constraints select which containers a provider looks at, in Traefik's label-expression
  * language: ``Label(`a`, `b`)``, ``LabelRegex(`a`, `b.+`)``, combined with `&&`, `||`, `!` and
  * parentheses. The expression is compiled once into a predicate over a container's labels.
+ * The Consul catalog's constraints are the same language over a service's tags, with
+ * ``Tag(`a`)`` and ``TagRegex(`a.+`)`` (compileTagConstraints), as in Traefik.
  */
 import { GantryError } from '../../errors.js';
 import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../../regexp/index.js';
 
 export type LabelPredicate = (labels: Record<string, string>) => boolean;
+export type TagPredicate = (tags: readonly string[]) => boolean;
 
 export class ConstraintError extends GantryError {
   constructor(message: string, position: number) {
@@ -49,8 +52,58 @@ function tokenize(src: string): Tok[] {
   return out;
 }
 
-/** compileConstraints returns a predicate; an empty expression matches every container. */
+/** ConstraintFunction is one matcher of the language: its argument count and its predicate. */
+interface ConstraintFunction<T> {
+  arity: 1 | 2;
+  make(args: string[], pos: number): (x: T) => boolean;
+}
+
+/** goRegexp compiles a constraint's pattern (Go syntax, linear time: the input is the container's author's). */
+function goRegexp(pattern: string, pos: number): GoRegexp {
+  try {
+    return compileGoRegexp(pattern);
+  } catch (err) {
+    if (!(err instanceof GoRegexpError)) throw err;
+    throw new ConstraintError(`bad regular expression: ${err.message}`, pos);
+  }
+}
+
+const LABEL_FUNCTIONS: Record<string, ConstraintFunction<Record<string, string>>> = {
+  Label: { arity: 2, make: ([name, value]) => (labels) => labels[name!] === value },
+  // The whole value must match, as before: the pattern is anchored with a non-capturing group.
+  LabelRegex: {
+    arity: 2,
+    make: ([name, value], pos) => {
+      const re = goRegexp(`^(?:${value})$`, pos);
+      return (labels) => labels[name!] !== undefined && re.test(labels[name!]!);
+    },
+  },
+};
+
+const TAG_FUNCTIONS: Record<string, ConstraintFunction<readonly string[]>> = {
+  Tag: { arity: 1, make: ([tag]) => (tags) => tags.includes(tag!) },
+  // As Traefik's TagRegex: some tag contains a match (unanchored).
+  TagRegex: {
+    arity: 1,
+    make: ([pattern], pos) => {
+      const re = goRegexp(pattern!, pos);
+      return (tags) => tags.some((t) => re.test(t));
+    },
+  },
+};
+
+/** compileConstraints returns a predicate over labels; an empty expression matches every container. */
 export function compileConstraints(expr: string | undefined): LabelPredicate {
+  return compileExpression(expr, LABEL_FUNCTIONS);
+}
+
+/** compileTagConstraints returns a predicate over Consul tags; an empty expression matches every service. */
+export function compileTagConstraints(expr: string | undefined): TagPredicate {
+  return compileExpression(expr, TAG_FUNCTIONS);
+}
+
+function compileExpression<T>(expr: string | undefined, functions: Record<string, ConstraintFunction<T>>): (x: T) => boolean {
+  type Pred = (x: T) => boolean;
   if (expr === undefined || expr.trim() === '') return () => true;
   const toks = tokenize(expr);
   let k = 0;
@@ -61,7 +114,7 @@ export function compileConstraints(expr: string | undefined): LabelPredicate {
     k++;
     return tok;
   };
-  const or = (): LabelPredicate => {
+  const or = (): Pred => {
     let left = and();
     while (peek()?.t === '||') {
       k++;
@@ -71,7 +124,7 @@ export function compileConstraints(expr: string | undefined): LabelPredicate {
     }
     return left;
   };
-  const and = (): LabelPredicate => {
+  const and = (): Pred => {
     let left = unary();
     while (peek()?.t === '&&') {
       k++;
@@ -81,7 +134,7 @@ export function compileConstraints(expr: string | undefined): LabelPredicate {
     }
     return left;
   };
-  const unary = (): LabelPredicate => {
+  const unary = (): Pred => {
     const tok = peek();
     if (tok?.t === '!') {
       k++;
@@ -95,29 +148,16 @@ export function compileConstraints(expr: string | undefined): LabelPredicate {
       return inner;
     }
     const fn = expect('ident');
+    const def = Object.hasOwn(functions, fn.v) ? functions[fn.v]! : undefined;
+    if (def === undefined) throw new ConstraintError(`unknown function "${fn.v}" (use ${Object.keys(functions).join(' or ')})`, fn.pos);
     expect('(');
-    const name = expect('str').v;
-    expect(',');
-    const value = expect('str').v;
-    expect(')');
-    switch (fn.v) {
-      case 'Label':
-        return (labels) => labels[name] === value;
-      case 'LabelRegex': {
-        // Go syntax in linear time (a label value is input a container's author controls); the
-        // whole value must match, as before: the pattern is anchored with a non-capturing group.
-        let re: GoRegexp;
-        try {
-          re = compileGoRegexp(`^(?:${value})$`);
-        } catch (err) {
-          if (!(err instanceof GoRegexpError)) throw err;
-          throw new ConstraintError(`bad regular expression: ${err.message}`, fn.pos);
-        }
-        return (labels) => labels[name] !== undefined && re.test(labels[name]!);
-      }
-      default:
-        throw new ConstraintError(`unknown function "${fn.v}" (use Label or LabelRegex)`, fn.pos);
+    const args = [expect('str').v];
+    if (def.arity === 2) {
+      expect(',');
+      args.push(expect('str').v);
     }
+    expect(')');
+    return def.make(args, fn.pos);
   };
   const pred = or();
   if (k < toks.length) throw new ConstraintError(`unexpected "${toks[k]!.v}"`, toks[k]!.pos);

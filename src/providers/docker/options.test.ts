@@ -32,6 +32,9 @@ test('docker: exposedByDefault, domain and defaultRule', () => {
   }
 });
 
+/** pem reads a file: the client takes PEM contents (providers/tls-files.ts reads the configured paths). */
+const pem = (file: string): string => fs.readFileSync(file, 'utf8');
+
 test('docker API client: tls (CA, client certificate, insecureSkipVerify) and httpClientTimeout', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-docker-tls-'));
   const ca = makeCA(path.join(dir, 'ca'));
@@ -46,14 +49,14 @@ test('docker API client: tls (CA, client certificate, insecureSkipVerify) and ht
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `tcp://localhost:${(server.address() as AddressInfo).port}`;
   try {
-    const ok = new DockerClient({ endpoint, tls: { ca: ca.caCert, cert: client.cert, key: client.key } });
+    const ok = new DockerClient({ endpoint, tls: { ca: pem(ca.caCert), cert: pem(client.cert), key: pem(client.key) } });
     assert.equal(await ok.negotiate(), '1.43');
-    await assert.rejects(new DockerClient({ endpoint, tls: { ca: ca.caCert } }).negotiate(), 'no client certificate: the daemon refuses');
-    await assert.rejects(new DockerClient({ endpoint, tls: { cert: client.cert, key: client.key } }).negotiate(), 'unknown CA: refused');
-    assert.equal(await new DockerClient({ endpoint, tls: { cert: client.cert, key: client.key, insecureSkipVerify: true } }).negotiate(), '1.43');
+    await assert.rejects(new DockerClient({ endpoint, tls: { ca: pem(ca.caCert) } }).negotiate(), 'no client certificate: the daemon refuses');
+    await assert.rejects(new DockerClient({ endpoint, tls: { cert: pem(client.cert), key: pem(client.key) } }).negotiate(), 'unknown CA: refused');
+    assert.equal(await new DockerClient({ endpoint, tls: { cert: pem(client.cert), key: pem(client.key), insecureSkipVerify: true } }).negotiate(), '1.43');
     stall = true;
     const t0 = Date.now();
-    await assert.rejects(new DockerClient({ endpoint, tls: { ca: ca.caCert, cert: client.cert, key: client.key }, timeoutMs: 300 }).negotiate());
+    await assert.rejects(new DockerClient({ endpoint, tls: { ca: pem(ca.caCert), cert: pem(client.cert), key: pem(client.key) }, timeoutMs: 300 }).negotiate());
     assert.ok(Date.now() - t0 < 3000, `timed out after ${Date.now() - t0} ms`);
   } finally {
     server.closeAllConnections();

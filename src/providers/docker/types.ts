@@ -82,7 +82,12 @@ export interface SwarmTask {
   NodeID?: string;
   Slot?: number;
   DesiredState?: string;
-  Status?: { State?: string; ContainerStatus?: { ContainerID?: string } };
+  Status?: {
+    State?: string;
+    ContainerStatus?: { ContainerID?: string };
+    /** Ports published in `mode=host` on the task's node (docker service create --publish mode=host,…). */
+    PortStatus?: { Ports?: Array<{ Protocol?: string; TargetPort?: number; PublishedPort?: number; PublishMode?: string }> | null };
+  };
   NetworksAttachments?: { Network?: { ID?: string; Spec?: { Name?: string } }; Addresses?: string[] | null }[] | null;
 }
 

@@ -18,11 +18,18 @@
  * writes to one key matters, use `txn` with a `modRevision` compare: a late duplicate then fails its compare.
  * `createIfAbsent` is safe this way and also recognises its own earlier success.
  * Keys and values are UTF-8 strings. Revisions are numbers; lease IDs are int64, so they stay strings.
+ *
+ * Security: with `tls` the client speaks HTTPS and can present a client certificate (etcd's
+ * `--client-cert-auth`); with `auth` it authenticates as a user and sends the token on every call,
+ * including watch streams and their probes, and authenticates again when etcd says the token ended
+ * (auth.ts). A refusal — wrong password, missing permission, certificate refused — is an
+ * EtcdAccessError that names the option to fix; it is not retried on other endpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { GantryError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
+import { isTokenProblem, tlsHint, TokenKeeper } from './auth.js';
 
 // ---------------------------------------------------------------------------------------------- errors
 
@@ -37,8 +44,8 @@ export class EtcdError extends GantryError {
 /** EtcdUnavailableError: no endpoint answered a call within its deadlines; `cause` is the last failure. */
 export class EtcdUnavailableError extends EtcdError {
   readonly attempts: number;
-  constructor(op: string, attempts: number, cause: unknown) {
-    super(`etcd ${op}: no endpoint answered after ${attempts} attempts: ${messageOf(cause)}`, 'GANTRY_ERR_ETCD_UNAVAILABLE', { cause });
+  constructor(op: string, attempts: number, cause: unknown, hint = '') {
+    super(`etcd ${op}: no endpoint answered after ${attempts} attempts: ${messageOf(cause)}${hint ? ` (${hint})` : ''}`, 'GANTRY_ERR_ETCD_UNAVAILABLE', { cause });
     this.name = 'EtcdUnavailableError';
     this.attempts = attempts;
   }
@@ -93,6 +100,18 @@ export class EtcdProtocolError extends EtcdError {
   }
 }
 
+/**
+ * EtcdAccessError: etcd refused us rather than failed — the user or password is wrong, the user
+ * lacks a permission, etcd needs a user and none is configured, or it refused the TLS client
+ * certificate. The message names the option to fix. It is not retried on other endpoints.
+ */
+export class EtcdAccessError extends EtcdError {
+  constructor(message: string) {
+    super(message, 'GANTRY_ERR_ETCD_ACCESS');
+    this.name = 'EtcdAccessError';
+  }
+}
+
 /** EtcdClosedError: the client was closed. */
 export class EtcdClosedError extends EtcdError {
   constructor() {
@@ -103,9 +122,31 @@ export class EtcdClosedError extends EtcdError {
 
 // ----------------------------------------------------------------------------------------------- types
 
+/** EtcdTlsOptions are PEM contents (not paths): see options.ts for reading them from the static configuration. */
+export interface EtcdTlsOptions {
+  /** CA(s) of the server's certificate; default the system's. */
+  ca?: string | Buffer;
+  /** Client certificate and its key, for etcd's `--client-cert-auth`. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Accept any server certificate (no verification at all: test set-ups only). */
+  insecureSkipVerify?: boolean;
+}
+
 export interface EtcdClientOptions {
-  /** Client URLs, e.g. `http://127.0.0.1:2379`; a bare `host:port` gets `http://`. */
+  /** Client URLs, e.g. `http://127.0.0.1:2379`; a bare `host:port` gets `http://`, or `https://` with `tls`. */
   endpoints: string[];
+  /** TLS to etcd. */
+  tls?: EtcdTlsOptions;
+  /** A user of etcd's authentication (`etcdctl user add`); its token goes with every call. */
+  auth?: { username: string; password: string };
+  /** The configuration path these options come from, named in errors (default `providers.etcd`). */
+  configPath?: string;
+  /**
+   * After a refusal (wrong password, missing permission), how long before etcd is asked again: a
+   * refused authentication is remembered that long, a refused watch retries that often. Default 5000 ms.
+   */
+  refusalRetryMs?: number;
   /** Deadline of one attempt of a unary call, and of a watch's creation. Default 1000 ms. */
   timeoutMs?: number;
   /** Attempts per unary call over all endpoints. Default max(3, 2 × endpoints). */
@@ -242,14 +283,16 @@ function putBody(key: string, value: string, lease: string | undefined): object 
 function messageOf(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+    // OpenSSL's messages span lines; a log line should not.
+    const message = err.message.replace(/\s+/g, ' ').trim();
+    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
   }
   return String(err);
 }
 
-function normalise(endpoint: string): string {
+function normalise(endpoint: string, tls: boolean): string {
   const e = endpoint.trim().replace(/\/+$/, '');
-  return /^https?:\/\//.test(e) ? e : `http://${e}`;
+  return /^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`;
 }
 
 /** gatewayError turns the gateway's error body (`{error, code}` or, in a stream, `{error: {grpc_code, message}}`) into an error. */
@@ -267,10 +310,31 @@ function gatewayError(op: string, httpStatus: number, body: unknown): EtcdError 
   return new EtcdRequestError(op, message || `HTTP ${httpStatus}`, code, httpStatus);
 }
 
+/**
+ * plainTextError reads an answer that is not the gateway's JSON: etcd's own refusals come as text.
+ * Two of them are set-up mistakes worth naming: a client certificate with a Common Name (the
+ * gateway refuses those once auth is on: it cannot pass the name on as the user), and plain HTTP
+ * sent to a member that serves HTTPS.
+ */
+function plainTextError(op: string, endpoint: string, status: number, text: string, configPath: string): EtcdError {
+  const said = text.trim().slice(0, 200);
+  if (/CommonName of client/.test(said)) {
+    return new EtcdAccessError(`${configPath}.tls.cert: etcd refuses a client certificate with a Common Name on its JSON gateway when authentication is on ("${said}"); use a certificate whose subject has no CN, and ${configPath}.username / password for the user`);
+  }
+  if (/HTTP request to an HTTPS server/.test(said)) {
+    return new EtcdAccessError(`${configPath}.endpoints: ${endpoint} serves HTTPS; give https:// endpoints or set ${configPath}.tls (its ca at least)`);
+  }
+  return new EtcdRequestError(op, said ? `HTTP ${status}: ${said}` : `HTTP ${status}`, 2, status);
+}
+
 function retriable(err: unknown): boolean {
   if (err instanceof EtcdRequestError) return RETRIABLE_GRPC.has(err.grpcCode) || err.httpStatus >= 502;
-  return !(err instanceof EtcdClosedError);
+  return !(err instanceof EtcdClosedError) && !(err instanceof EtcdAccessError);
 }
+
+const GRPC_PERMISSION_DENIED = 7;
+/** Calls that only read: a permission error on them asks for `read`, on the others for `readwrite`. */
+const READ_OPS = new Set(['range', 'watch']);
 
 // -------------------------------------------------------------------------------------------- client
 
@@ -287,16 +351,74 @@ export class EtcdClient {
   #closing = new AbortController();
   #watches = new Set<PrefixWatch>();
   #keepAlives = new Set<KeepAlive>();
+  readonly #configPath: string;
+  readonly #auth: { username: string; password: string } | null;
+  readonly #tokens: TokenKeeper | null;
+  #warnedAuthOff = false;
+  readonly #hasCert: boolean;
+  readonly #refusalRetryMs: number;
 
   constructor(opts: EtcdClientOptions) {
     if (!opts.endpoints.length) throw new EtcdError('etcd client needs at least one endpoint');
-    this.endpoints = opts.endpoints.map(normalise);
+    const tls = opts.tls;
+    this.endpoints = opts.endpoints.map((e) => normalise(e, tls !== undefined));
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.#attempts = opts.attempts ?? Math.max(3, 2 * this.endpoints.length);
     this.#watchProbeMs = opts.watchProbeMs ?? 5000;
     this.#logger = opts.logger ?? null;
+    this.#configPath = opts.configPath ?? 'providers.etcd';
+    this.#refusalRetryMs = opts.refusalRetryMs ?? 5000;
+    this.#hasCert = tls?.cert !== undefined;
+    this.#auth = opts.auth ?? null;
+    this.#tokens = this.#auth === null ? null : new TokenKeeper(() => this.#authenticate(), (e) => e instanceof EtcdAccessError, this.#refusalRetryMs);
     // connect timeout = the call deadline, so a member that is down costs at most one deadline.
-    this.#agent = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 10_000 });
+    const connect = tls === undefined
+      ? { timeout: this.timeoutMs }
+      : { timeout: this.timeoutMs, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.insecureSkipVerify !== true };
+    // HTTP/1.1 even over TLS (undici offers h2 by ALPN): one connection per stream, as without
+    // TLS, so a watch and the calls beside it do not share the fate of one h2 session.
+    this.#agent = new Agent({ connect, keepAliveTimeout: 10_000, allowH2: false });
+  }
+
+  /** authentications counts the tokens obtained so far (0 without a user). */
+  get authentications(): number {
+    return this.#tokens?.authentications ?? 0;
+  }
+
+  /** #authenticate asks etcd for a token for the configured user; null when etcd has authentication off. */
+  async #authenticate(): Promise<string | null> {
+    const { username, password } = this.#auth!;
+    const p = this.#configPath;
+    try {
+      const r = await this.#call<{ token?: string }>('authenticate', '/v3/auth/authenticate', { name: username, password }, false);
+      if (!r.token) throw new EtcdProtocolError('etcd authenticate: the answer has no token');
+      return r.token;
+    } catch (err) {
+      if (err instanceof EtcdRequestError && /authentication is not enabled/.test(err.message)) {
+        // As etcd's own client does: go on without a token; if etcd turns authentication on
+        // later, it answers "user name is empty" and the keeper authenticates again.
+        if (!this.#warnedAuthOff) this.#logger?.warn(`etcd has authentication off; ${p}.username and ${p}.password are not used`, { endpoints: this.endpoints.join(',') });
+        this.#warnedAuthOff = true;
+        return null;
+      }
+      if (err instanceof EtcdRequestError && /authentication failed/.test(err.message)) {
+        throw new EtcdAccessError(`${p}.username / ${p}.password: etcd refused user "${username}" (${err.message.replace(/^etcd authenticate: /, '')})`);
+      }
+      throw err;
+    }
+  }
+
+  /** #refusal turns etcd's "permission denied" or "user name is empty" into an error that names the option to fix. */
+  #refusal(op: string, body: object, err: EtcdRequestError): EtcdAccessError | null {
+    const p = this.#configPath;
+    if (isTokenProblem(err.message) && this.#auth === null) {
+      return new EtcdAccessError(`${p}: etcd requires a user (${err.message.replace(/^etcd [^:]+: /, '')}); set ${p}.username and ${p}.password`);
+    }
+    if (err.grpcCode !== GRPC_PERMISSION_DENIED) return null;
+    const key = unb64((body as { key?: string }).key);
+    const need = READ_OPS.has(op) ? 'read' : 'readwrite';
+    const who = this.#auth === null ? `no user is configured (${p}.username)` : `user "${this.#auth.username}" (${p}.username) needs a role with ${need} on ${key ? 'it' : 'the keys it touches'}`;
+    return new EtcdAccessError(`etcd ${op}${key ? ` "${key}"` : ''}: permission denied: ${who}`);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -452,7 +574,15 @@ export class EtcdClient {
     onError?: (err: EtcdError) => void,
   ): Watch {
     if (this.#closed) throw new EtcdClosedError();
-    const ctx: WatchContext = { endpoints: this.endpoints, timeoutMs: this.timeoutMs, probeMs: this.#watchProbeMs, agent: this.#agent, logger: this.#logger, first: this.#current };
+    const tokens = this.#tokens;
+    const ctx: WatchContext = {
+      endpoints: this.endpoints, timeoutMs: this.timeoutMs, probeMs: this.#watchProbeMs, agent: this.#agent, logger: this.#logger, first: this.#current,
+      configPath: this.#configPath,
+      refusalRetryMs: this.#refusalRetryMs,
+      token: tokens === null ? () => Promise.resolve(null) : () => tokens.get(),
+      invalidate: (t) => tokens?.invalidate(t),
+      refusal: (op, body, err) => this.#refusal(op, body, err),
+    };
     const w = new PrefixWatch(ctx, prefix, fromRevision, onEvents, onError ?? null);
     this.#watches.add(w);
     w.run().finally(() => this.#watches.delete(w));
@@ -469,11 +599,17 @@ export class EtcdClient {
     await this.#agent.destroy();
   }
 
-  /** #call posts `body` to `path`, starting at the endpoint that answered last, retrying the others. */
-  async #call<T>(op: string, path: string, body: object): Promise<T> {
+  /**
+   * #call posts `body` to `path`, starting at the endpoint that answered last, retrying the others.
+   * With a user, it sends the token, and authenticates once more when etcd says the token ended.
+   * `auth` is false for the authentication call itself.
+   */
+  async #call<T>(op: string, path: string, body: object, auth = true): Promise<T> {
     const n = this.endpoints.length;
     const payload = JSON.stringify(body);
+    const tokens = auth ? this.#tokens : null;
     let last: unknown = null;
+    let renewed = false;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       if (this.#closed) throw new EtcdClosedError();
       // After each full round over the endpoints, back off briefly: an election takes about a second.
@@ -483,23 +619,37 @@ export class EtcdClient {
       }
       const idx = (this.#current + attempt) % n;
       const endpoint = this.endpoints[idx]!;
+      const token = tokens === null ? null : await tokens.get();
       try {
-        const res = await this.#once<T>(endpoint, op, path, payload);
+        const res = await this.#once<T>(endpoint, op, path, payload, token);
         if (idx !== this.#current) {
           this.#current = idx;
           this.#logger?.debug('etcd switched endpoint', { endpoint, op });
         }
         return res;
       } catch (err) {
+        if (err instanceof EtcdRequestError) {
+          if (tokens !== null && isTokenProblem(err.message) && !renewed) {
+            // The token expired or was revoked: a new one, and this attempt again (not counted).
+            this.#logger?.debug('etcd token no longer valid, authenticating again', { endpoint, op, error: err.message });
+            tokens.invalidate(token);
+            renewed = true;
+            attempt--;
+            continue;
+          }
+          const refused = auth ? this.#refusal(op, body, err) : null;
+          if (refused !== null) throw refused;
+        }
         if (!retriable(err)) throw err;
         last = err;
         this.#logger?.debug('etcd call failed, trying the next endpoint', { endpoint, op, attempt, error: messageOf(err) });
       }
     }
-    throw new EtcdUnavailableError(op, this.#attempts, last);
+    const https = this.endpoints.some((e) => e.startsWith('https:'));
+    throw new EtcdUnavailableError(op, this.#attempts, last, tlsHint(last, this.#configPath, { https, cert: this.#hasCert }));
   }
 
-  async #once<T>(endpoint: string, op: string, path: string, payload: string): Promise<T> {
+  async #once<T>(endpoint: string, op: string, path: string, payload: string, token: string | null): Promise<T> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.#closing.signal]);
     let status: number;
     let text: string;
@@ -507,7 +657,7 @@ export class EtcdClient {
       const res = await request(endpoint + path, {
         method: 'POST',
         body: payload,
-        headers: { 'content-type': 'application/json' },
+        headers: token === null ? { 'content-type': 'application/json' } : { 'content-type': 'application/json', authorization: token },
         dispatcher: this.#agent,
         signal,
       });
@@ -524,7 +674,8 @@ export class EtcdClient {
       const nl = text.indexOf('\n');
       parsed = JSON.parse(nl > 0 && nl < text.length - 1 ? text.slice(0, nl) : text);
     } catch {
-      throw status === 200 ? new EtcdProtocolError(`etcd ${op} on ${endpoint}: answer is not JSON`) : new EtcdRequestError(op, `HTTP ${status}`, 2, status);
+      if (status === 200) throw new EtcdProtocolError(`etcd ${op} on ${endpoint}: answer is not JSON`);
+      throw plainTextError(op, endpoint, status, text, this.#configPath);
     }
     if (status !== 200) throw gatewayError(op, status, parsed);
     return parsed as T;
@@ -542,6 +693,13 @@ interface WatchContext {
   logger: Pick<Logger, 'debug' | 'warn'> | null;
   /** Index of the endpoint to try first. */
   first: number;
+  configPath: string;
+  refusalRetryMs: number;
+  /** The token to send (null: none); invalidate drops one etcd said has ended. */
+  token: () => Promise<string | null>;
+  invalidate: (token: string | null) => void;
+  /** The client's reading of a permission or missing-user error (null: not one). */
+  refusal: (op: string, body: object, err: EtcdRequestError) => EtcdAccessError | null;
 }
 
 /** PrefixWatch is one logical watch: a loop of HTTP streams, each resuming where the last one stopped. */
@@ -554,6 +712,8 @@ class PrefixWatch implements Watch {
   #stopped = false;
   #abort: AbortController | null = null;
   #wake: AbortController = new AbortController();
+  /** The refusal last logged, so a persistent one is logged once. */
+  #refusedWith = '';
 
   constructor(
     ctx: WatchContext,
@@ -596,6 +756,15 @@ class PrefixWatch implements Watch {
           if (err instanceof EtcdCompactedError) this.#onError?.(err);
           return;
         }
+        if (err instanceof EtcdAccessError) {
+          // A refusal is a set-up mistake: said once (until it changes), retried slowly, since
+          // a permission may be granted or a password fixed in etcd while Gantry runs.
+          if (err.message !== this.#refusedWith) this.#ctx.logger?.warn('etcd watch refused; keeping the last configuration and retrying', { prefix: this.#prefix, error: err.message });
+          else this.#ctx.logger?.debug('etcd watch still refused', { prefix: this.#prefix });
+          this.#refusedWith = err.message;
+          await sleep(this.#ctx.refusalRetryMs, undefined, { signal: this.#wake.signal }).catch(() => undefined);
+          continue;
+        }
         this.#ctx.logger?.debug('etcd watch failed, trying the next endpoint', { endpoint, prefix: this.#prefix, error: messageOf(err) });
       }
       idx++;
@@ -614,22 +783,26 @@ class PrefixWatch implements Watch {
     let created = false;
     const deadline = setTimeout(() => ac.abort(new EtcdTimeoutError(endpoint, 'watch', c.timeoutMs)), c.timeoutMs);
     let probe: NodeJS.Timeout | null = null;
+    let token: string | null = null;
+    const req = { key: b64(this.#prefix), range_end: prefixEnd(this.#prefix), start_revision: String(this.#next) };
     try {
-      const req = { key: b64(this.#prefix), range_end: prefixEnd(this.#prefix), start_revision: String(this.#next) };
+      token = await c.token();
+      // hasleader: the member cancels the watch when it loses its leader, instead of going quiet.
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'grpc-metadata-hasleader': 'true' };
+      if (token !== null) headers['authorization'] = token;
       const res = await request(endpoint + '/v3/watch', {
         method: 'POST',
         body: JSON.stringify({ create_request: req }),
-        // hasleader: the member cancels the watch when it loses its leader, instead of going quiet.
-        headers: { 'content-type': 'application/json', 'grpc-metadata-hasleader': 'true' },
+        headers,
         dispatcher: c.agent,
         signal: ac.signal,
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
         const text = await res.body.text();
-        let body: unknown = null;
-        try { body = JSON.parse(text); } catch { /* not JSON: keep the status only */ }
-        throw gatewayError('watch', res.statusCode, body);
+        let body: unknown;
+        try { body = JSON.parse(text); } catch { throw plainTextError('watch', endpoint, res.statusCode, text, c.configPath); }
+        throw this.#reading(gatewayError('watch', res.statusCode, body), token, req);
       }
       const decoder = new TextDecoder();
       let buf = '';
@@ -642,21 +815,27 @@ class PrefixWatch implements Watch {
           if (!line) continue;
           let msg: { result?: WireWatch; error?: unknown };
           try { msg = JSON.parse(line); } catch { throw new EtcdProtocolError(`etcd watch on ${endpoint}: line is not JSON`); }
-          if (msg.error) throw gatewayError('watch', 200, msg);
+          if (msg.error) throw this.#reading(gatewayError('watch', 200, msg), token, req);
           const r = msg.result;
           if (!r) continue;
+          if (r.canceled) {
+            // etcd answers a refused watch (permission, token) with created + canceled at once.
+            clearTimeout(deadline);
+            const compacted = num(r.compact_revision);
+            if (compacted > 0) throw new EtcdCompactedError(this.#prefix, compacted);
+            const reason = r.cancel_reason ?? 'no reason given';
+            // The reason is a Go error text: `rpc error: code = PermissionDenied desc = etcdserver: permission denied`.
+            const code = /code = PermissionDenied/.test(reason) ? GRPC_PERMISSION_DENIED : 2;
+            throw this.#reading(new EtcdRequestError('watch', reason.replace(/^rpc error: code = \w+ desc = /, ''), code, 200), token, req);
+          }
           if (r.created && !created) {
             created = true;
             clearTimeout(deadline);
+            this.#refusedWith = '';
             // Watching "from now": etcd sends changes after the revision in this header.
             if (this.#next === 0) this.#next = num(r.header?.revision) + 1;
             onCreated();
             if (c.probeMs > 0) probe = this.#probe(endpoint, ac);
-          }
-          if (r.canceled) {
-            const compacted = num(r.compact_revision);
-            if (compacted > 0) throw new EtcdCompactedError(this.#prefix, compacted);
-            throw new EtcdError(`etcd watch on ${endpoint} canceled: ${r.cancel_reason ?? 'no reason given'}`);
           }
           if (r.events?.length) this.#deliver(r.events, num(r.header?.revision));
         }
@@ -673,8 +852,25 @@ class PrefixWatch implements Watch {
   }
 
   /**
+   * #reading maps an error etcd gave a watch: a token that ended is dropped (the next stream
+   * authenticates again) and the error is retried; a refusal becomes the client's EtcdAccessError.
+   */
+  #reading(err: EtcdError, token: string | null, req: { key: string }): EtcdError {
+    if (!(err instanceof EtcdRequestError)) return err;
+    if (isTokenProblem(err.message)) {
+      const refused = this.#ctx.refusal('watch', req, err);
+      if (refused !== null) return refused;
+      this.#ctx.invalidate(token);
+      return err;
+    }
+    return this.#ctx.refusal('watch', req, err) ?? err;
+  }
+
+  /**
    * #probe asks the watch's member for a linearizable count of the prefix every `probeMs`. That read
    * needs a live member with a leader; when it fails, the stream is aborted and the watch moves on.
+   * An answer that the token ended is no reason to move: the token is dropped and the next probe
+   * authenticates again.
    */
   #probe(endpoint: string, stream: AbortController): NodeJS.Timeout {
     const c = this.#ctx;
@@ -683,16 +879,26 @@ class PrefixWatch implements Watch {
     const timer = setInterval(() => {
       if (busy || stream.signal.aborted) return;
       busy = true;
-      request(endpoint + '/v3/kv/range', {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json' },
-        dispatcher: c.agent,
-        signal: AbortSignal.any([AbortSignal.timeout(c.timeoutMs), stream.signal]),
-      })
+      let token: string | null = null;
+      c.token()
+        .then((t) => {
+          token = t;
+          return request(endpoint + '/v3/kv/range', {
+            method: 'POST',
+            body,
+            headers: t === null ? { 'content-type': 'application/json' } : { 'content-type': 'application/json', authorization: t },
+            dispatcher: c.agent,
+            signal: AbortSignal.any([AbortSignal.timeout(c.timeoutMs), stream.signal]),
+          });
+        })
         .then(async (res) => {
-          await res.body.dump();
-          if (res.statusCode !== 200) throw new EtcdError(`HTTP ${res.statusCode}`);
+          const text = await res.body.text();
+          if (res.statusCode === 200) return;
+          if (isTokenProblem(text)) {
+            c.invalidate(token);
+            return;
+          }
+          throw new EtcdError(`HTTP ${res.statusCode}`);
         })
         .catch(() => {
           if (stream.signal.aborted) return;

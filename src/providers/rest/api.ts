@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { referenceErrors, validateDynamic } from '../../config/dynamic/validate.js';
 import { parseConfigText } from '../../config/parse.js';
 import type { DynamicConfig } from '../../config/dynamic/schema.js';
+import { GantryError } from '../../errors.js';
 import { Audit, HttpError, readBody, send } from './http.js';
 import type { RestProvider } from './provider.js';
 import { etagOf, ifMatchHolds, type RestState } from './state.js';
@@ -95,6 +96,9 @@ export class RestApi {
       if (write) this.#audit.write(req, p, status, detail);
       send(res, status, req.method === 'HEAD' ? null : body, headers);
     } catch (err) {
+      // The storage refused or could not be reached (etcd down, wrong password): say so, as the
+      // Docker Flow Proxy API does, rather than a bare 500; nothing was changed.
+      if (err instanceof GantryError && err.status === 503) err = new HttpError(503, `not stored: ${err.message}`);
       if (!(err instanceof HttpError)) {
         if (write) this.#audit.write(req, p, 500, (err as Error).message);
         throw err;

@@ -90,3 +90,42 @@ test('instances: the VIP on the chosen network, or each task with lbswarm=false;
   noPort.svc[0]!.Spec!.Labels = { 'com.df.port': '9000' };
   assert.deepEqual(buildSwarmInstances(noPort.svc, noPort.tasks, nodes, { network: 'proxy' }).get(noPort.svc[0]!.Spec!.Name!), ['http://10.0.1.2:9000']);
 });
+
+test('allowEmptyServices: a service with no running task keeps its routers and an empty load balancer', () => {
+  const res = buildSwarmConfig(services, [], nodes, { localNodeId: local, allowEmptyServices: true });
+  assert.deepEqual(res.config.http?.routers, { 'gantry-rec-swarm': { rule: 'PathPrefix(`/rec`)', service: 'gantry-rec-swarm' } });
+  assert.deepEqual(urls(res.config, 'gantry-rec-swarm'), []);
+  // A task still starting (its health check has not passed) is no running task either.
+  const starting = tasks.map((t) => ({ ...t, Status: { ...t.Status, State: 'starting' } }));
+  assert.deepEqual(urls(buildSwarmConfig(services, starting, nodes, { localNodeId: local, allowEmptyServices: true }).config, 'gantry-rec-swarm'), []);
+  assert.ok(buildSwarmConfig(services, starting, nodes, { localNodeId: local, allowEmptyServices: true }).config.http?.routers?.['gantry-rec-swarm']);
+});
+
+/** published rewrites the recorded service onto the default bridge with a port published in host mode per task. */
+function published(): { svc: SwarmService[]; tasks: SwarmTask[] } {
+  const svc = structuredClone(services).map((s) => ({
+    ...s,
+    Spec: { ...s.Spec, Labels: { 'com.df.notify': 'true', 'com.df.servicePath': '/rec', 'com.df.port': '8080' } },
+    Endpoint: { Spec: { Mode: 'vip' }, Ports: [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 19870, PublishMode: 'host' }] },
+  })) as SwarmService[];
+  const ts = structuredClone(tasks).map((t) => ({
+    ...t,
+    NetworksAttachments: null,
+    Status: { ...t.Status, PortStatus: { Ports: [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 19870 + (t.Slot ?? 0), PublishMode: 'host' }] } },
+  })) as SwarmTask[];
+  return { svc, tasks: ts };
+}
+
+test('useBindPortIP: each task at the port it publishes on its node; without it, a task with no address is an error', () => {
+  const p = published();
+  const on = buildSwarmConfig(p.svc, p.tasks, nodes, { localNodeId: local, useBindPortIP: true });
+  assert.deepEqual(on.errors, []);
+  assert.deepEqual(urls(on.config, 'gantry-rec-swarm'), ['http://127.0.0.1:19871', 'http://127.0.0.1:19872']);
+  const off = buildSwarmConfig(p.svc, p.tasks, nodes, { localNodeId: local });
+  assert.deepEqual(urls(off.config, 'gantry-rec-swarm'), []);
+  assert.match(off.errors.map((e) => e.message).join('\n'), /no address/);
+  // A task on another node is reached at that node's address.
+  const elsewhere = p.tasks.map((t) => ({ ...t, NodeID: 'other-node' }));
+  const remote = buildSwarmConfig(p.svc, elsewhere, [...nodes, { ID: 'other-node', Status: { State: 'ready', Addr: '127.0.0.2' } }], { localNodeId: local, useBindPortIP: true });
+  assert.deepEqual(urls(remote.config, 'gantry-rec-swarm'), ['http://127.0.0.2:19871', 'http://127.0.0.2:19872']);
+});

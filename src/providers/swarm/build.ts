@@ -9,6 +9,11 @@
  *   answers on its node: 127.0.0.1 when that is this node, else the node's address; its port is
  *   `gantry.docker.portbase + Task.Slot` when that label is set (replicas on one host cannot share
  *   a port), else the port label.
+ * - With `useBindPortIP`, to each task's port published in host mode (`--publish mode=host`) on its
+ *   node: 127.0.0.1 on this node, else the node's address. A task without such a port falls back to
+ *   the rules above, as Traefik falls back to the internal address.
+ * - With `allowEmptyServices`, a service with no running task (scaled to 0, or its tasks still
+ *   starting or unhealthy) keeps its routers and an empty load balancer: they answer 503, not 404.
  */
 import type { DynamicConfig } from '../../config/dynamic/schema.js';
 import { buildContainerConfig, envMap, labelValue, normalize, resolveServers } from '../../config/labels/index.js';
@@ -29,6 +34,8 @@ export interface SwarmBuildOptions {
   localNodeId?: string;
   /** Task container IDs being stopped (kill/stop events): left out at once. */
   stopping?: ReadonlySet<string>;
+  useBindPortIP?: boolean;
+  allowEmptyServices?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -93,7 +100,10 @@ export function buildSwarmConfig(
     errors.push(...res.errors);
     const all = byService.get(svc.ID) ?? [];
     const running = all.filter((t) => isRunningTask(t, opts.stopping));
-    if (running.length === 0) continue;
+    if (running.length === 0) {
+      if (opts.allowEmptyServices && res.errors.length === 0) parts.push({ source, config: withoutServers(res.config) });
+      continue;
+    }
     const network = labelValue(labels, 'gantry.docker.network') ?? labelValue(labels, 'traefik.docker.network') ?? opts.network;
     const hostNet = onHostNetwork(all);
     const lbSwarm = boolLabel(labels, ['gantry.docker.lbswarm', 'traefik.docker.lbswarm']) ?? true;
@@ -101,7 +111,9 @@ export function buildSwarmConfig(
     const dnsrr = (svc.Endpoint?.Spec?.Mode ?? svc.Spec?.EndpointSpec?.Mode) === 'dnsrr';
     const defaultPort = servicePort(svc);
 
-    if (lbSwarm && !hostNet && !dnsrr && vips.length > 0) {
+    const nodeHost = (t: SwarmTask) => (!t.NodeID || t.NodeID === opts.localNodeId ? '127.0.0.1' : nodeAddr.get(t.NodeID));
+    const bound = opts.useBindPortIP === true && running.some((t) => hostPorts(t).length > 0);
+    if (lbSwarm && !hostNet && !dnsrr && vips.length > 0 && !bound) {
       const netId = network ? networkId(all, network) : undefined;
       const vip = (netId && vips.find((v) => v.NetworkID === netId)) || vips[0]!;
       errors.push(...resolveServers(res.config, { host: stripMask(vip.Addr!), port: defaultPort }, source));
@@ -119,10 +131,19 @@ export function buildSwarmConfig(
       const tsource = `${source} task ${t.Slot ?? t.ID.slice(0, 12)}`;
       let host: string | undefined;
       if (hostNet) {
-        host = !t.NodeID || t.NodeID === opts.localNodeId ? '127.0.0.1' : nodeAddr.get(t.NodeID);
+        host = nodeHost(t);
       } else {
         host = taskAddress(t, network);
       }
+      // useBindPortIP: the port this task publishes on its node, for the target port asked.
+      const binding = bound ? (p: number) => {
+        const hp = hostPorts(t).find((x) => x.TargetPort === p);
+        const h = nodeHost(t);
+        return hp?.PublishedPort && h ? { host: h, port: hp.PublishedPort } : undefined;
+      } : undefined;
+      // A task with no address of its own (bridge, no swarm network) is reached only through its
+      // published ports: then every port its services use must be published.
+      if (!host && binding !== undefined && portsUsed(res.config, defaultPort).every((p) => p !== undefined && binding(p) !== undefined)) host = nodeHost(t);
       if (!host) {
         errors.push({ source: tsource, message: `${tsource}: no address${network ? ` on network ${network}` : ''}` });
         continue;
@@ -133,7 +154,7 @@ export function buildSwarmConfig(
         port = portBase + (t.Slot ?? 0);
         clearPlaceholderPorts(config);
       }
-      errors.push(...resolveServers(config, { host, port }, tsource));
+      errors.push(...resolveServers(config, { host, port, ...(binding !== undefined ? { bind: binding } : {}) }, tsource));
       parts.push({ source: tsource, config });
     }
   }
@@ -234,6 +255,38 @@ function taskAddress(t: SwarmTask, network?: string): string | undefined {
     atts[0];
   const addr = pick?.Addresses?.[0];
   return addr ? stripMask(addr) : undefined;
+}
+
+/** portsUsed: the port of every server placeholder of a configuration (undefined: none known). */
+function portsUsed(config: DynamicConfig, fallback: number | undefined): Array<number | undefined> {
+  const out: Array<number | undefined> = [];
+  for (const s of ['http', 'tcp', 'udp'] as const) {
+    const services = ((config as Obj)[s] as Obj | undefined)?.['services'] as Record<string, Obj> | undefined;
+    for (const svc of Object.values(services ?? {})) {
+      for (const srv of ((svc['loadBalancer'] as Obj | undefined)?.['servers'] as Obj[] | undefined) ?? []) {
+        if (srv['url'] === undefined && srv['address'] === undefined) out.push((srv['port'] as number | undefined) ?? fallback);
+      }
+    }
+  }
+  return out;
+}
+
+/** hostPorts: the task's TCP ports published in host mode on its node. */
+function hostPorts(t: SwarmTask): Array<{ TargetPort?: number; PublishedPort?: number }> {
+  return (t.Status?.PortStatus?.Ports ?? []).filter((p) => p.PublishMode === 'host' && (p.Protocol ?? 'tcp') === 'tcp' && p.PublishedPort);
+}
+
+/** withoutServers empties every load balancer of a service's configuration (allowEmptyServices). */
+function withoutServers(config: DynamicConfig): DynamicConfig {
+  const copy = structuredClone(config);
+  for (const s of ['http', 'tcp', 'udp'] as const) {
+    const services = ((copy as Obj)[s] as Obj | undefined)?.['services'] as Record<string, Obj> | undefined;
+    for (const svc of Object.values(services ?? {})) {
+      const lb = svc['loadBalancer'] as Obj | undefined;
+      if (lb !== undefined) lb['servers'] = [];
+    }
+  }
+  return copy;
 }
 
 /** With a port base, each task's port is base + slot, whatever a port label says. */

@@ -35,6 +35,10 @@ export interface SwarmProviderOptions {
   refreshSeconds?: number;
   /** Follow service and task-container events as well as polling (default true). */
   watch?: boolean;
+  /** Route to each task's port published in host mode on its node (build.ts). */
+  useBindPortIP?: boolean;
+  /** Keep services with no running task, with an empty load balancer (503, not 404). */
+  allowEmptyServices?: boolean;
   certResolver?: string;
   backoffMinMs?: number;
   backoffMaxMs?: number;
@@ -214,6 +218,8 @@ export class SwarmProvider implements Provider, InstanceRegistry {
           constraints: this.#constraints,
           localNodeId: this.#localNodeId,
           stopping: this.#stopping,
+          useBindPortIP: this.#opts.useBindPortIP,
+          allowEmptyServices: this.#opts.allowEmptyServices,
         });
         // Forget stopping marks of tasks that are gone.
         const live = new Set(tasks.map((t) => t.Status?.ContainerStatus?.ContainerID).filter(Boolean));

@@ -5,7 +5,7 @@
  * the lease expires, and the next one takes over.
  */
 import { randomUUID } from 'node:crypto';
-import { EtcdClient } from '../../providers/etcd/client.js';
+import { EtcdClient, type EtcdClientOptions } from '../../providers/etcd/client.js';
 import type { AcmeAccount, AcmeStorage, ChallengeKind, StoredCertificate } from './storage.js';
 
 const LOCK_TTL_S = 15;
@@ -18,8 +18,9 @@ export class EtcdStorage implements AcmeStorage {
   readonly #prefix: string;
   readonly #owner = randomUUID();
 
-  constructor(endpoints: readonly string[], rootKey: string) {
-    this.#client = new EtcdClient({ endpoints: [...endpoints] });
+  /** `client` are the options of providers.etcd (options.ts): the same endpoints, TLS and user. */
+  constructor(client: EtcdClientOptions, rootKey: string) {
+    this.#client = new EtcdClient(client);
     this.#prefix = `${rootKey}.acme/`;
   }
 

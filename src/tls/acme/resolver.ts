@@ -12,6 +12,7 @@ import { compileHttpRule, compileTcpRule } from '../../router/index.js';
 import type { Snapshot } from '../../watcher/snapshot.js';
 import { parseCertificate, type LoadedCertificate } from '../certificate.js';
 import type { TlsManager } from '../manager.js';
+import { renewalWindow } from './renewal.js';
 import type { AcmeStorage } from './storage.js';
 
 const BACKOFF_MIN_MS = 1000;
@@ -94,12 +95,12 @@ export class AcmeResolver {
   }
 
   get renewBeforeMs(): number {
-    return this.#cfg.renewBefore ?? (this.#cfg.certificatesDuration * 3_600_000) / 3;
+    return this.#cfg.renewBefore ?? renewalWindow(this.#cfg.certificatesDuration).renewBeforeMs;
   }
 
   async start(): Promise<void> {
     await this.#reload('start');
-    this.#renewTimer = setInterval(() => this.#checkRenewals(), this.#cfg.renewCheckInterval);
+    this.#renewTimer = setInterval(() => this.#checkRenewals(), this.#cfg.renewCheckInterval ?? renewalWindow(this.#cfg.certificatesDuration).checkEveryMs);
     this.#renewTimer.unref();
   }
 
@@ -275,15 +276,37 @@ export class AcmeResolver {
       const key = await acme.crypto.createPrivateEcdsaKey('P-256');
       account = { email: this.#cfg.email ?? '', keyPem: key.toString(), url: null };
     }
-    const client = new acme.Client({ directoryUrl: this.#cfg.caServer, accountKey: account.keyPem, accountUrl: account.url ?? undefined, backoffMin: 250, backoffMax: 5000, backoffAttempts: 20 });
+    const eab = this.#cfg.eab;
+    const client = new acme.Client({
+      directoryUrl: this.#cfg.caServer, accountKey: account.keyPem, accountUrl: account.url ?? undefined, backoffMin: 250, backoffMax: 5000, backoffAttempts: 20,
+      // The binding is sent with the account's creation only (acme-client signs it with the MAC key).
+      ...(eab !== null ? { externalAccountBinding: { kid: eab.kid, hmacKey: eab.hmacEncoded } } : {}),
+    });
     if (account.url === null) {
-      await client.createAccount({ termsOfServiceAgreed: true, ...(account.email ? { contact: [`mailto:${account.email}`] } : {}) });
+      try {
+        await client.createAccount({ termsOfServiceAgreed: true, ...(account.email ? { contact: [`mailto:${account.email}`] } : {}) });
+      } catch (err) {
+        throw this.#accountError(err);
+      }
       account.url = client.getAccountUrl();
       await this.#d.storage.saveAccount(this.name, account);
       this.#log.info('acme: account registered', { email: account.email, url: account.url });
     }
     this.#client = client;
     return client;
+  }
+
+  /** #accountError names the eab options when the CA refused an account for want of (a good) External Account Binding. */
+  #accountError(err: unknown): unknown {
+    const text = errorText(err);
+    const at = `certificatesResolvers.${this.name}.acme.eab`;
+    // Pebble and Boulder word it "externalAccountBinding field", "external account binding JWS", or name the unknown 'kid'.
+    if (/external ?account/i.test(text) || (this.#cfg.eab !== null && /\bkid\b/.test(text))) {
+      return new Error(this.#cfg.eab === null
+        ? `${at}: the CA requires External Account Binding (${text}); set ${at}.kid and ${at}.hmacEncoded to the key ID and MAC key of your account at the CA`
+        : `${at}: the CA refused the External Account Binding (${text}); check ${at}.kid and ${at}.hmacEncoded`, { cause: err });
+    }
+    return err;
   }
 
   async #order(domains: string[], renewal: boolean): Promise<LoadedCertificate> {
