@@ -12,7 +12,7 @@ import { redirectScheme } from './redirectScheme/index.js';
 import { redirectRegex } from './redirectRegex/index.js';
 import { headers } from './headers/index.js';
 import { basicAuth } from './basicAuth/index.js';
-import { ipAllowList } from './ipAllowList/index.js';
+import { ipAllowList, ipWhiteList } from './ipAllowList/index.js';
 
 registerMiddleware(stripPrefix);
 registerMiddleware(stripPrefixRegex);
@@ -24,3 +24,4 @@ registerMiddleware(redirectRegex);
 registerMiddleware(headers);
 registerMiddleware(basicAuth);
 registerMiddleware(ipAllowList);
+registerMiddleware(ipWhiteList);

@@ -16,7 +16,7 @@ import type {
   TlsCertificateConfig,
   TlsOptionsSchemaConfig,
 } from '../config/dynamic/schema.js';
-import { validateDynamic } from '../config/dynamic/validate.js';
+import { canonicalConfig, validateDynamic } from '../config/dynamic/validate.js';
 import { didYouMean } from '../config/suggest.js';
 import type { ConfigMessage, ProviderError } from '../providers/provider.js';
 
@@ -69,8 +69,8 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
   const merged = emptyMerged();
   for (const msg of messages) {
     const p = msg.provider;
-    const { config: valid, errors } = validateDynamic(msg.config);
-    const raw: DynamicConfig = msg.config ?? {};
+    const raw = (canonicalConfig(msg.config ?? {}) ?? {}) as DynamicConfig;
+    const { config: valid, errors } = validateDynamic(raw);
     const errorsByPath = new Map<string, string[]>();
     for (const e of errors) {
       const list = errorsByPath.get(e.path) ?? [];

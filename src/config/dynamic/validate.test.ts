@@ -96,9 +96,9 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
     },
     {
       desc: 'misspelt service kind',
-      patch: (c) => (c.http.services['go-demo'] = { loadbalancer: {} }),
+      patch: (c) => (c.http.services['go-demo'] = { loadBalancr: {} }),
       path: 'http.services.go-demo',
-      message: 'http.services.go-demo.loadbalancer: unknown option (did you mean loadBalancer?)',
+      message: 'http.services.go-demo.loadBalancr: unknown option (did you mean loadBalancer?)',
       gone: (c) => c.http.services['go-demo'],
     },
     {
@@ -197,16 +197,19 @@ test('profiles: validated element by element, each error with its path; their mi
   const input = structuredClone(good) as any;
   input.http.profiles = {
     'public-https': { entryPoints: ['websecure'], middlewares: ['strip', 'nope'], tls: { certResolver: 'le' }, priority: 3 },
-    typo: { entrypoints: ['web'] },
-    badTls: { tls: { certresolver: 'le' } },
+    typo: { entrypoint: ['web'] },
+    badTls: { tls: { certResolvr: 'le' } },
+    // Option names match case-insensitively, as in Traefik's file provider.
+    casing: { entrypoints: ['web'], TLS: { certresolver: 'le' } },
   };
   input.http.routers.demo.profile = 'public-https';
   const { config, errors } = validateDynamic(input);
   assert.deepEqual(errors, [
-    { path: 'http.profiles.typo', message: 'http.profiles.typo.entrypoints: unknown option (did you mean entryPoints?)' },
-    { path: 'http.profiles.badTls', message: 'http.profiles.badTls.tls.certresolver: unknown option (did you mean certResolver?)' },
+    { path: 'http.profiles.typo', message: 'http.profiles.typo.entrypoint: unknown option (did you mean entryPoints?)' },
+    { path: 'http.profiles.badTls', message: 'http.profiles.badTls.tls.certResolvr: unknown option (did you mean certResolver?)' },
   ]);
-  assert.deepEqual(Object.keys(config.http.profiles), ['public-https']);
+  assert.deepEqual(Object.keys(config.http.profiles), ['public-https', 'casing']);
+  assert.deepEqual(config.http.profiles.casing, { entryPoints: ['web'], tls: { certResolver: 'le' } });
   assert.equal(config.http.routers.demo?.profile, 'public-https');
   assert.deepEqual(referenceErrors(config, input).map((e) => e.message), ['http.profiles.public-https.middlewares[1]: unknown middleware "nope"']);
   const empty = validateDynamic({ http: { routers: { r: { rule: 'Path(`/`)', service: 's', profile: ' ' } } } });

@@ -11,6 +11,7 @@ import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.j
 import { parseRule } from '../../router/rule/parser.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
+import { canonicalDynamic } from './canonical-config.js';
 import {
   httpProfileSchema,
   httpRouterSchema,
@@ -97,7 +98,8 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     err('', '(top level)', 'expected a mapping with http, tcp, udp or tls');
     return { config: deepFreeze(out) as ValidDynamicConfig, errors };
   }
-  const top = (config ?? {}) as Obj;
+  // Traefik's decoders match option names case-insensitively and read scalars as text: so do we.
+  const top = canonicalConfig(config ?? {}) as Obj;
   for (const [name, value] of Object.entries(top)) {
     const subs = SECTIONS[name];
     if (!subs) {
@@ -222,6 +224,15 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     }
     keep(factory.schema, options, path, (d) => put({ [type]: d }), at);
   }
+}
+
+/**
+ * canonicalConfig returns a provider's raw configuration with canonical spellings (`loadbalancer`
+ * → `loadBalancer`, see canonical-config.ts). validateDynamic applies it itself; callers that also
+ * look at the raw configuration (merging, `gantry check`) use it so that both agree on names.
+ */
+export function canonicalConfig(config: unknown): unknown {
+  return canonicalDynamic(config, SECTIONS, chainSchema);
 }
 
 /**
