@@ -42,6 +42,8 @@ export interface LoadBalancerOptions {
    * Gantry's own client, no sticky cookie. Decided when the snapshot is compiled.
    */
   fastLane?: boolean;
+  /** Record each answer's time to first byte on its server (the leasttime strategy reads it). */
+  measureResponseTime?: boolean;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -53,6 +55,7 @@ export class LoadBalancerService {
   readonly balancer: Balancer;
   readonly registry: UpstreamRegistry;
   readonly fastLane: boolean;
+  readonly measureResponseTime: boolean;
   /** handle is the service's Handler (bound once, not per request). */
   readonly handle: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
 
@@ -61,6 +64,7 @@ export class LoadBalancerService {
     this.balancer = balancer;
     this.registry = registry;
     this.fastLane = opts.fastLane ?? false;
+    this.measureResponseTime = opts.measureResponseTime ?? false;
     this.handle = (req, res, ctx) => this.forward(req, res, ctx, null, 0, null);
   }
 
@@ -119,6 +123,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly hasBody: boolean;
   /** Response bytes are counted here for body-memory.ts (Gantry's own client counts its own). */
   readonly countBody: boolean;
+  /** When the request was dispatched (performance.now()), for leasttime; 0 when not measured. */
+  sentAt: number;
 
   constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
     this.svc = svc;
@@ -137,6 +143,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.ended = false;
     this.hasBody = hasRequestBody(req);
     this.countBody = !svc.registry.ownClient(server);
+    this.sentAt = 0;
   }
 
   start(): void {
@@ -155,6 +162,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       serverName: svc.opts.serverName,
     });
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
+    if (svc.measureResponseTime) this.sentAt = performance.now();
     try {
       svc.registry.pool(server).dispatch(
         { path, method: req.method as Dispatcher.HttpMethod, headers, body, idempotent: false, blocking: true, bodyTimeout: 0 },
@@ -177,6 +185,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.controller = controller;
     if (statusCode < 200) return; // 1xx informational: Node's server answers Expect itself.
     this.responded = true;
+    if (this.sentAt !== 0) this.server.recordResponseTime(performance.now() - this.sentAt);
     if (this.clientGone) return;
     const out = cleanResponseHeaders(headers as ResponseHeaders);
     writeHead(this.res, this.ctx, statusCode, out);

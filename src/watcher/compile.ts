@@ -11,8 +11,10 @@ import type { Handler, RequestContext } from '../proxy/context.js';
 import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { UpstreamServer } from '../upstreams/server.js';
-import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
+import { createBalancer, createFailoverHandler, createHrwHandler, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
 import { DEFAULT_MIRROR_MAX_BODY } from '../balancer/mirroring.js';
+import { DEFAULT_FAILOVER_MAX_BODY } from '../balancer/failover.js';
+import { StatusRanges } from '../middlewares/errors/index.js';
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -41,6 +43,15 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   const services = new Map<string, Handler>();
   const building = new Set<string>();
   const lbServices = new Map<string, LoadBalancerService>();
+  /**
+   * Each built service's health as its parents see it: `up` tells whether it could answer now;
+   * `reports` whether it takes part in Traefik's health propagation (a loadBalancer with a
+   * healthCheck, or a service of services with `healthCheck: {}`). A parent with
+   * `healthCheck: {}` needs every child to report, as in Traefik.
+   */
+  const health = new Map<string, { up: () => boolean; reports: boolean } | null>();
+  /** Load-balancer services wrapped in service-level middlewares: the fast lane must not skip them. */
+  const wrapped = new Set<string>();
 
   const serviceHandler = (name: string): Handler => {
     const done = services.get(name);
@@ -64,22 +75,69 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
 
   const buildService = (el: Element<HttpServiceConfig> & { config: HttpServiceConfig }): Handler => {
     const c = el.config;
+    let h = buildServiceType(el);
+    // Service-level middlewares run after the router's (Traefik v3.7); the health stays the service's.
+    const mws = c.middlewares ?? [];
+    if (mws.length > 0) wrapped.add(el.name);
+    for (let i = mws.length - 1; i >= 0; i--) h = buildMiddleware(qualify(mws[i]!, el.provider), h, []);
+    return h;
+  };
+
+  /** childHealth returns a child's health, or throws when `parentWantsIt` and the child reports none. */
+  const childHealth = (parent: string, kind: string, child: string, parentWantsIt: boolean): (() => boolean) | null => {
+    const h = health.get(child) ?? null;
+    if (parentWantsIt && (h === null || !h.reports)) {
+      throw new ConfigError('', `child service "${child}" of ${kind} service "${parent}" has no health check: healthCheck on a ${kind} service needs one on every child (a loadBalancer healthCheck, or healthCheck: {})`);
+    }
+    return h === null ? null : h.up;
+  };
+
+  const buildServiceType = (el: Element<HttpServiceConfig> & { config: HttpServiceConfig }): Handler => {
+    const c = el.config;
     if (c.loadBalancer) return buildLoadBalancer(el.name, c.loadBalancer);
     if (c.weighted) {
-      const children = c.weighted.services.map((s) => {
+      const w = c.weighted;
+      const wants = w.healthCheck !== undefined;
+      const children = w.services.map((s) => {
         const handler = serviceHandler(s.name);
-        // A load-balancer child with no available server is skipped while another child can
-        // answer (Traefik's health propagation to a weighted service); other kinds always count.
-        const lb = lbServices.get(s.name);
-        const available = lb === undefined ? undefined : () => hasAvailableServer(lb.balancer);
-        return { name: s.name, handler, weight: s.weight ?? 1, available };
+        // A child that cannot answer is skipped while another can (Traefik's health propagation
+        // to a weighted service); load balancers always tell, other kinds with healthCheck: {}.
+        const up = childHealth(el.name, 'weighted', s.name, wants);
+        return { name: s.name, handler, weight: s.weight ?? 1, available: up ?? undefined };
       });
-      return createWeightedHandler(children, c.weighted.sticky?.cookie, el.name, deps.stickySecret);
+      const ups = children.map((ch) => ch.available);
+      health.set(el.name, wants ? { up: () => ups.some((f) => f === undefined || f()), reports: true } : null);
+      return createWeightedHandler(children, w.sticky?.cookie, el.name, deps.stickySecret);
+    }
+    if (c.highestRandomWeight) {
+      const w = c.highestRandomWeight;
+      const wants = w.healthCheck !== undefined;
+      const children = w.services.map((s) => ({ name: s.name, handler: serviceHandler(s.name), weight: s.weight ?? 1, available: childHealth(el.name, 'highestRandomWeight', s.name, wants) }));
+      const built = createHrwHandler(children, el.name);
+      health.set(el.name, wants ? { up: built.up, reports: true } : null);
+      return built.handler;
     }
     if (c.mirroring) {
       const main = serviceHandler(c.mirroring.service);
+      const wants = c.mirroring.healthCheck !== undefined;
+      // A mirroring service is as healthy as its main service (Traefik propagates the main's status only).
+      const up = childHealth(el.name, 'mirroring', c.mirroring.service, wants);
+      health.set(el.name, wants ? { up: up ?? (() => true), reports: true } : null);
       const mirrors = (c.mirroring.mirrors ?? []).map((m) => ({ handler: serviceHandler(m.name), percent: m.percent ?? 0 }));
       return createMirroringHandler(main, mirrors, c.mirroring.maxBodySize ?? DEFAULT_MIRROR_MAX_BODY, { mirrorBody: c.mirroring.mirrorBody ?? true, logger: deps.logger.child({ service: el.name }) });
+    }
+    if (c.failover) {
+      const f = c.failover;
+      const main = serviceHandler(f.service);
+      const fallback = serviceHandler(f.fallback);
+      const statuses = f.errors?.status !== undefined && f.errors.status.length > 0 ? new StatusRanges(f.errors.status, `http.services.${el.name}.failover.errors.status`) : null;
+      // Without status-based failover, only the main service's health can send to the fallback.
+      const mainUp = childHealth(el.name, 'failover', f.service, statuses === null);
+      const wants = f.healthCheck !== undefined;
+      const fallbackUp = wants ? childHealth(el.name, 'failover', f.fallback, true) : null;
+      const built = createFailoverHandler({ name: el.name, main, fallback, mainUp, fallbackUp, statuses, maxBodyBytes: f.errors?.maxRequestBodyBytes ?? DEFAULT_FAILOVER_MAX_BODY });
+      health.set(el.name, wants ? { up: built.up, reports: true } : null);
+      return built.handler;
     }
     if (c.static) return createStaticHandler(c.static, deps.cwd, el.name);
     throw new ConfigError('', 'service has no type');
@@ -105,12 +163,15 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         serverName,
         health: deps.health,
         onDone: deps.onDone,
-        fastLane: lb.sticky === undefined && servers.every((s) => deps.registry.ownClient(s.server)),
+        // leasttime measures every answer's first byte, which only the general path does.
+        fastLane: lb.sticky === undefined && lb.strategy !== 'leasttime' && servers.every((s) => deps.registry.ownClient(s.server)),
+        measureResponseTime: lb.strategy === 'leasttime',
       },
       balancer,
       deps.registry,
     );
     lbServices.set(name, svc);
+    health.set(name, { up: () => hasAvailableServer(balancer), reports: lb.healthCheck !== undefined });
     return svc.handle;
   };
 
@@ -156,7 +217,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       let handler = serviceHandler(r.service);
       const mws = r.middlewares ?? [];
       for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
-      const direct = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
+      const direct = mws.length === 0 && !wrapped.has(r.service) ? (lbServices.get(r.service) ?? null) : null;
       const tls = r.tls !== undefined;
       const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];

@@ -170,7 +170,13 @@ export function applyProfiles(merged: MergedConfig): void {
 }
 
 function qualifyService(s: HttpServiceConfig, p: string): HttpServiceConfig {
+  if (s.middlewares) s.middlewares = s.middlewares.map((m) => qualify(m, p));
   if (s.weighted) s.weighted.services = s.weighted.services.map((w) => ({ ...w, name: qualify(w.name, p) }));
+  if (s.highestRandomWeight) s.highestRandomWeight.services = s.highestRandomWeight.services.map((w) => ({ ...w, name: qualify(w.name, p) }));
+  if (s.failover) {
+    s.failover.service = qualify(s.failover.service, p);
+    s.failover.fallback = qualify(s.failover.fallback, p);
+  }
   if (s.mirroring) {
     s.mirroring.service = qualify(s.mirroring.service, p);
     s.mirroring.mirrors = s.mirroring.mirrors?.map((m) => ({ ...m, name: qualify(m.name, p) }));

@@ -80,7 +80,8 @@ export const healthCheckSchema = z.strictObject({
 
 export const loadBalancerSchema = z.strictObject({
   servers: z.array(serverSchema).optional(),
-  strategy: z.enum(['wrr', 'p2c']).optional(),
+  /** wrr (default), p2c (least in flight of two), hrw (client IP affinity), leasttime (fastest answer). */
+  strategy: z.enum(['wrr', 'p2c', 'hrw', 'leasttime']).optional(),
   sticky: z.strictObject({ cookie: stickyCookieSchema.optional() }).optional(),
   healthCheck: healthCheckSchema.optional(),
   passHostHeader: z.boolean().optional(),
@@ -88,9 +89,25 @@ export const loadBalancerSchema = z.strictObject({
   responseForwarding: z.strictObject({ flushInterval: durationSchema.optional() }).optional(),
 });
 
+/**
+ * parentHealthCheckSchema is Traefik's `healthCheck: {}` on a service of services (weighted,
+ * highestRandomWeight, mirroring, failover): the service follows its children's health and
+ * reports its own to its parents. It has no options.
+ */
+export const parentHealthCheckSchema = z.strictObject({});
+
+const childServiceSchema = z.strictObject({ name: z.string().min(1), weight: z.number().int().min(0).optional() });
+
 export const weightedSchema = z.strictObject({
-  services: z.array(z.strictObject({ name: z.string().min(1), weight: z.number().int().min(0).optional() })).min(1),
+  services: z.array(childServiceSchema).min(1),
   sticky: z.strictObject({ cookie: stickyCookieSchema.optional() }).optional(),
+  healthCheck: parentHealthCheckSchema.optional(),
+});
+
+/** highestRandomWeight: rendezvous hashing of the client IP over child services (Traefik v3.4+). */
+export const highestRandomWeightSchema = z.strictObject({
+  services: z.array(childServiceSchema).min(1),
+  healthCheck: parentHealthCheckSchema.optional(),
 });
 
 export const mirroringSchema = z.strictObject({
@@ -98,6 +115,23 @@ export const mirroringSchema = z.strictObject({
   mirrors: z.array(z.strictObject({ name: z.string().min(1), percent: z.number().min(0).max(100).optional() })).optional(),
   maxBodySize: z.number().int().optional(),
   mirrorBody: z.boolean().optional(),
+  healthCheck: parentHealthCheckSchema.optional(),
+});
+
+/**
+ * failover: `service` answers while it is up; `fallback` when it is down (by its health checks) or,
+ * with `errors`, when it answers one of the listed statuses.
+ */
+export const failoverSchema = z.strictObject({
+  service: z.string().min(1, 'service is empty'),
+  fallback: z.string().min(1, 'fallback is empty'),
+  healthCheck: parentHealthCheckSchema.optional(),
+  errors: z
+    .strictObject({
+      status: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+      maxRequestBodyBytes: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export const staticSchema = z.strictObject({
@@ -106,15 +140,21 @@ export const staticSchema = z.strictObject({
   spa: z.boolean().optional(),
 });
 
+export const SERVICE_TYPES = ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover', 'static'] as const;
+
 export const httpServiceSchema = z
   .strictObject({
+    /** Middlewares every request to this service goes through, after the router's (Traefik v3.7). */
+    middlewares: z.array(z.string().min(1)).optional(),
     loadBalancer: loadBalancerSchema.optional(),
     weighted: weightedSchema.optional(),
+    highestRandomWeight: highestRandomWeightSchema.optional(),
     mirroring: mirroringSchema.optional(),
+    failover: failoverSchema.optional(),
     static: staticSchema.optional(),
   })
-  .refine((s) => Object.values(s).filter((v) => v !== undefined).length === 1, {
-    message: 'a service needs exactly one of loadBalancer, weighted, mirroring, static',
+  .refine((s) => SERVICE_TYPES.filter((t) => s[t] !== undefined).length === 1, {
+    message: `a service needs exactly one of ${SERVICE_TYPES.join(', ')}`,
   });
 
 /** A middleware is one key naming its type, with that type's options (checked by its factory). */
@@ -187,6 +227,8 @@ export type HealthCheckConfig = z.infer<typeof healthCheckSchema>;
 export type StickyCookieConfig = z.infer<typeof stickyCookieSchema>;
 export type WeightedConfig = z.infer<typeof weightedSchema>;
 export type MirroringConfig = z.infer<typeof mirroringSchema>;
+export type HighestRandomWeightConfig = z.infer<typeof highestRandomWeightSchema>;
+export type FailoverConfig = z.infer<typeof failoverSchema>;
 export type StaticConfig = z.infer<typeof staticSchema>;
 export type HttpMiddlewareConfig = Record<string, unknown>;
 export type TcpRouterConfig = z.infer<typeof tcpRouterSchema>;

@@ -275,7 +275,13 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
   }
   for (const [name, s] of Object.entries(cfg.http.services)) {
     const p = `http.services.${name}`;
+    s.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
     s.weighted?.services.forEach((x, i) => check(p, `${p}.weighted.services[${i}].name`, 'service', x.name, services));
+    s.highestRandomWeight?.services.forEach((x, i) => check(p, `${p}.highestRandomWeight.services[${i}].name`, 'service', x.name, services));
+    if (s.failover) {
+      check(p, `${p}.failover.service`, 'service', s.failover.service, services);
+      check(p, `${p}.failover.fallback`, 'service', s.failover.fallback, services);
+    }
     if (s.mirroring) {
       check(p, `${p}.mirroring.service`, 'service', s.mirroring.service, services);
       s.mirroring.mirrors?.forEach((x, i) => check(p, `${p}.mirroring.mirrors[${i}].name`, 'service', x.name, services));
