@@ -174,6 +174,8 @@ export class HttpEntrypoint implements FastLaneHost {
     const svc = router === null ? null : router.direct;
     if (svc === null || svc.fastLane !== true) return false;
     ctx.router = router!.name;
+    ctx.accessLogs = router!.accessLogs;
+    ctx.metrics = router!.metrics;
     this.#inFlight++;
     conn.begin(req, ctx);
     forwardFast(svc, conn, req, ctx, null, 0, null);
@@ -239,6 +241,8 @@ export class HttpEntrypoint implements FastLaneHost {
       return;
     }
     ctx.router = router.name;
+    ctx.accessLogs = router.accessLogs;
+    ctx.metrics = router.metrics;
     try {
       router.handler(req, res, ctx);
     } catch (err) {

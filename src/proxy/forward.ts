@@ -74,7 +74,7 @@ export class LoadBalancerService {
     // Every available server was tried already (a one-server service, say). Attempts the retry
     // middleware granted go to them again, as Traefik's retry does over its whole load balancer;
     // the built-in connect-failure retry stays "once on another server" (DESIGN.md).
-    if (server === null && tried !== null && ctx.retryAttempts > 0) server = this.balancer.pick(req, res, ctx, null);
+    if (server === null && tried !== null && grantedAttempts(ctx) > 0) server = this.balancer.pick(req, res, ctx, null);
     if (server === null) {
       if (lastFailure !== null) return sendError(res, ctx, lastFailure.kind, lastFailure.detail);
       return sendError(res, ctx, 'noServer', `service ${this.opts.name} has no available server`);
@@ -257,14 +257,20 @@ class Exchange implements Dispatcher.DispatchHandler {
  * it too, so both paths retry alike).
  */
 export function retriesAllowed(failure: UpstreamFailure, ctx: RequestContext, method: string, hasBody: boolean): number {
+  const granted = grantedAttempts(ctx);
   // The connection could not be made: always one retry elsewhere, plus the retry middleware's.
-  if (!failure.afterSend) return 1 + ctx.retryAttempts;
+  if (!failure.afterSend) return 1 + granted;
   if (ctx.bodyStarted || !IDEMPOTENT.has(method)) return 0;
   // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
   // proxy_next_upstream does (a pooled connection the server had just closed); the retry
   // middleware extends this to every idempotent method.
   const safeDefault = (method === 'GET' || method === 'HEAD') && !hasBody ? 1 : 0;
-  return Math.max(ctx.retryAttempts, safeDefault);
+  return Math.max(granted, safeDefault);
+}
+
+/** grantedAttempts is what the retry middleware grants, none once its `timeout` has passed. */
+export function grantedAttempts(ctx: RequestContext): number {
+  return ctx.retryDeadline !== 0 && performance.now() >= ctx.retryDeadline ? 0 : ctx.retryAttempts;
 }
 
 /** onClientClose runs with `this` = the ServerResponse; it aborts the upstream side if unfinished. */

@@ -24,6 +24,7 @@ import { Snapshot, SnapshotResources, type CompiledRouter, type EntrypointInfo }
 import { createStaticHandler } from '../services/static/index.js';
 import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
 import { compileTcpRoutes } from '../tcp/routes.js';
+import { childDispatcher, type ChildRoute } from './children.js';
 
 export interface CompileDeps {
   registry: UpstreamRegistry;
@@ -206,21 +207,64 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     }
   };
 
+  // Multi-layer routing (Traefik v3.7): children are reached through their parents, never directly.
+  const childrenOf = new Map<string, Element<HttpRouterConfig>[]>();
+  for (const el of merged.http.routers.values()) {
+    for (const parent of el.config?.parentRefs ?? []) {
+      if (!merged.http.routers.has(parent)) {
+        el.errors.push(`http.routers.${el.name.split('@')[0]}.parentRefs: parent router "${parent}" does not exist`);
+        continue;
+      }
+      const list = childrenOf.get(parent);
+      if (list === undefined) childrenOf.set(parent, [el]);
+      else list.push(el);
+    }
+  }
+
+  /** routerHandler builds a router's handler: middlewares, then its service or its child routers. */
+  const routerHandler = (el: Element<HttpRouterConfig>, stack: readonly string[]): { handler: Handler; direct: LoadBalancerService | null } => {
+    const r = el.config!;
+    if (stack.includes(el.name)) throw new ConfigError('', `parentRefs loop: ${[...stack, el.name].join(' -> ')}`);
+    const kids = childrenOf.get(el.name) ?? [];
+    let handler: Handler;
+    let direct: LoadBalancerService | null = null;
+    if (r.service !== undefined) {
+      if (kids.length > 0) throw new ConfigError('', `has a service and child routers (${kids.map((k) => k.name).join(', ')}): a parent router must not have a service`);
+      handler = serviceHandler(r.service);
+      direct = (r.middlewares ?? []).length === 0 && !wrapped.has(r.service) ? (lbServices.get(r.service) ?? null) : null;
+    } else {
+      if (kids.length === 0) throw new ConfigError('', 'has no service, and no router names it in parentRefs');
+      const entries: Array<{ name: string; rule: string; priority: number; value: ChildRoute }> = [];
+      for (const k of kids) {
+        if (k.config === null) continue;
+        try {
+          entries.push({ name: k.name, rule: k.config.rule, priority: k.config.priority ?? 0, value: { name: k.name, handler: routerHandler(k, [...stack, el.name]).handler } });
+        } catch (err) {
+          const msg = `http.routers.${k.name.split('@')[0]}: ${errorText(err)}`;
+          if (!k.errors.includes(msg)) k.errors.push(msg);
+        }
+      }
+      if (entries.length === 0) throw new ConfigError('', 'none of its child routers can be built');
+      handler = childDispatcher(new RouteTable(entries), el.name);
+    }
+    const mws = r.middlewares ?? [];
+    for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
+    return { handler, direct };
+  };
+
   // Routers: build each one alone; a failure disables that router only.
   const perEntrypoint = new Map<string, CompiledRouter[]>();
   for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
   for (const el of merged.http.routers.values()) {
-    if (el.config === null) continue;
+    if (el.config === null || el.config.parentRefs !== undefined) continue;
     const r: HttpRouterConfig = el.config;
     try {
       const compiled = compileHttpRule(r.rule);
-      let handler = serviceHandler(r.service);
-      const mws = r.middlewares ?? [];
-      for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
-      const direct = mws.length === 0 && !wrapped.has(r.service) ? (lbServices.get(r.service) ?? null) : null;
+      const { handler, direct } = routerHandler(el, []);
       const tls = r.tls !== undefined;
       const eps = r.entryPoints ?? deps.entrypoints.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];
+      const obs = r.observability;
       for (const epName of eps) {
         const ep = deps.entrypoints.find((e) => e.name === epName);
         if (ep === undefined) {
@@ -229,13 +273,40 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         }
         if (ep.tls !== tls) continue;
         using.push(epName);
-        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler, direct, compiled, service: r.service });
+        perEntrypoint.get(epName)!.push({
+          name: el.name,
+          rule: r.rule,
+          priority: r.priority ?? 0,
+          handler,
+          direct,
+          compiled,
+          service: r.service ?? '',
+          accessLogs: obs?.accessLogs ?? true,
+          metrics: obs?.metrics ?? true,
+        });
       }
       (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
       if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');
     } catch (err) {
       el.errors.push(`http.routers.${el.name.split('@')[0]}: ${errorText(err)}`);
     }
+  }
+  // A child is served where its parents are.
+  const usingOf = (el: Element<HttpRouterConfig>, depth: number): string[] => {
+    const own = (el as Element<HttpRouterConfig> & { using?: string[] }).using;
+    if (own !== undefined || depth > 32) return own ?? [];
+    const out = new Set<string>();
+    for (const p of el.config?.parentRefs ?? []) {
+      const parent = merged.http.routers.get(p);
+      if (parent !== undefined) for (const ep of usingOf(parent, depth + 1)) out.add(ep);
+    }
+    return [...out];
+  };
+  for (const el of merged.http.routers.values()) {
+    if (el.config?.parentRefs === undefined) continue;
+    const using = usingOf(el, 0);
+    (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
+    if (using.length === 0 && el.errors.length === 0) el.errors.push(`http.routers.${el.name.split('@')[0]}: not reachable (no parent router that is served leads to it)`);
   }
 
   // Services no router uses are built too, so their errors show before someone routes to them.

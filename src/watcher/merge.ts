@@ -98,8 +98,9 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     };
     take<HttpRouterConfig>('http', 'routers', merged.http.routers, (r) => ({
       ...r,
-      service: qualify(r.service, p),
+      ...(r.service === undefined ? {} : { service: qualify(r.service, p) }),
       middlewares: r.middlewares?.map((m) => qualify(m, p)),
+      ...(r.parentRefs === undefined ? {} : { parentRefs: r.parentRefs.map((x) => qualify(x, p)) }),
     }));
     take<HttpServiceConfig>('http', 'services', merged.http.services, (s) => qualifyService(s, p));
     take<Record<string, unknown>>('http', 'middlewares', merged.http.middlewares, (m) => qualifyMiddleware(m, p));

@@ -49,7 +49,11 @@ export interface CompiledRouter {
   /** The load-balancer service this router forwards to with no middleware between, or null (the fast lane's test). */
   direct: LoadBalancerService | null;
   compiled: CompiledRule;
+  /** The service ('' for a parent router, whose child routers choose one). */
   service: string;
+  /** The router's observability switches (access log line, metrics). */
+  accessLogs: boolean;
+  metrics: boolean;
 }
 
 export class Snapshot {

@@ -20,14 +20,29 @@ const httpRouterTlsSchema = z.strictObject({
   domains: z.array(tlsDomainSchema).optional(),
 });
 
+/** Per-router observability switches (Traefik v3.4+); tracing is refused by validation (no tracing here). */
+export const routerObservabilitySchema = z.strictObject({
+  accessLogs: z.boolean().optional(),
+  metrics: z.boolean().optional(),
+  tracing: z.boolean().optional(),
+  traceVerbosity: z.enum(['minimal', 'detailed']).optional(),
+});
+
 export const httpRouterSchema = z.strictObject({
   rule: z.string().min(1, 'rule is empty'),
-  service: z.string().min(1, 'service is empty'),
+  /** Required, except on a parent router (one that other routers name in parentRefs). */
+  service: z.string().min(1, 'service is empty').optional(),
   entryPoints: z.array(z.string()).optional(),
   middlewares: z.array(z.string()).optional(),
   priority: z.number().int().min(0).optional(),
   ruleSyntax: z.string().optional(),
   tls: httpRouterTlsSchema.optional(),
+  observability: routerObservabilitySchema.optional(),
+  /**
+   * parentRefs makes this router a child of those routers (Traefik v3.7 multi-layer routing): it
+   * is matched only after a parent matched and ran its middlewares, against the changed request.
+   */
+  parentRefs: z.array(z.string().min(1)).min(1, 'parentRefs is empty').optional(),
   /**
    * profile names an `http.profiles` entry whose settings this router takes where it sets none
    * (`public-https`, or qualified `public-https@file`); resolved by the watcher after merging.

@@ -63,7 +63,7 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
       desc: 'router missing its service',
       patch: (c) => delete c.http.routers.demo.service,
       path: 'http.routers.demo',
-      message: 'http.routers.demo.service: required',
+      message: "http.routers.demo.service: required (only a parent router, named by another router's parentRefs, has none)",
       gone: (c) => c.http.routers.demo,
     },
     {
@@ -75,9 +75,9 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
     },
     {
       desc: 'unsupported rule syntax',
-      patch: (c) => (c.http.routers.demo.ruleSyntax = 'v2'),
+      patch: (c) => (c.http.routers.demo.ruleSyntax = 'v1'),
       path: 'http.routers.demo',
-      message: 'http.routers.demo.ruleSyntax: rule syntax "v2" is not supported (only v3)',
+      message: 'http.routers.demo.ruleSyntax: rule syntax "v1" is not supported (use v3, or v2 for Traefik v2 rules)',
       gone: (c) => c.http.routers.demo,
     },
     {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { RuleSyntaxError } from '../../errors.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
 import { parseRule } from '../../router/rule/parser.js';
+import { translateV2Rule } from '../../router/rule/v2.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
 import { canonicalDynamic } from './canonical-config.js';
@@ -100,6 +101,8 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
   }
   // Traefik's decoders match option names case-insensitively and read scalars as text: so do we.
   const top = canonicalConfig(config ?? {}) as Obj;
+  // Parent routers (named by another router's parentRefs) are the only ones without a service.
+  const parents = parentNames(top);
   for (const [name, value] of Object.entries(top)) {
     const subs = SECTIONS[name];
     if (!subs) {
@@ -180,22 +183,56 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       ok = false;
       for (const i of explainIssues(schema, r.error.issues)) err(path, formatPath(path, i.path), i.message);
     }
+    let v3Rule: string | null = null;
     if (isObj(value)) {
-      const syntax = value.ruleSyntax;
-      if (typeof syntax === 'string' && syntax !== '' && syntax.toLowerCase() !== 'v3') {
+      const syntax = typeof value.ruleSyntax === 'string' ? value.ruleSyntax.toLowerCase() : '';
+      if (syntax !== '' && syntax !== 'v3' && syntax !== 'v2') {
         ok = false;
-        err(path, `${path}.ruleSyntax`, `rule syntax "${syntax}" is not supported (only v3)`);
+        err(path, `${path}.ruleSyntax`, `rule syntax "${String(value.ruleSyntax)}" is not supported (use v3, or v2 for Traefik v2 rules)`);
       }
       if (typeof value.rule === 'string' && value.rule.trim() !== '') {
         try {
-          parseRule(value.rule, kind);
+          // A v2 rule is rewritten into the v3 rule that matches the same requests (router/rule/v2.ts).
+          if (syntax === 'v2') v3Rule = translateV2Rule(value.rule, kind);
+          parseRule(v3Rule ?? value.rule, kind);
         } catch (e) {
           ok = false;
           err(path, `${path}.rule`, e instanceof RuleSyntaxError ? e.message : String((e as Error).message ?? e));
         }
       }
+      if (kind === 'http') ok = routerObservability(value.observability, path) && ok;
+      if (kind === 'http' && value.service === undefined && !parents.has(path.slice('http.routers.'.length))) {
+        ok = false;
+        err(path, `${path}.service`, 'required (only a parent router, named by another router\'s parentRefs, has none)');
+      }
+      if (kind === 'http' && Array.isArray(value.parentRefs)) {
+        // Multi-layer routing: a child is reached through its parents, which alone carry these.
+        for (const k of ['entryPoints', 'tls', 'observability', 'profile']) {
+          if (value[k] === undefined) continue;
+          ok = false;
+          err(path, `${path}.${k}`, `a router with parentRefs must not have ${k} (it is reached through its parents, which set it)`);
+        }
+      }
     }
-    if (ok && r.success) put(r.data);
+    if (!ok || !r.success) return;
+    const data = r.data as { rule: string; priority?: number };
+    // Traefik's default priority is the length of the rule as written, v2 or not.
+    if (v3Rule !== null) put({ ...data, rule: v3Rule, priority: data.priority ?? Buffer.byteLength(data.rule, 'utf8') });
+    else put(data);
+  }
+
+  /** routerObservability refuses what Gantry cannot do: traces (it has no tracing). */
+  function routerObservability(o: unknown, path: string): boolean {
+    if (!isObj(o)) return true;
+    if (o.tracing === true) {
+      err(path, `${path}.observability.tracing`, 'not supported yet (Gantry has no tracing; only false is accepted)');
+      return false;
+    }
+    if (o.traceVerbosity !== undefined && o.tracing !== false) {
+      err(path, `${path}.observability.traceVerbosity`, 'not supported yet (Gantry has no tracing; accepted only with tracing: false)');
+      return false;
+    }
+    return true;
   }
 
   function middleware(value: unknown, path: string, put: (d: unknown) => void): void {
@@ -224,6 +261,16 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     }
     keep(factory.schema, options, path, (d) => put({ [type]: d }), at);
   }
+}
+
+/** parentNames lists the bare router names that the configuration's routers name in parentRefs. */
+function parentNames(top: Obj): Set<string> {
+  const out = new Set<string>();
+  const routers = isObj(top.http) && isObj(top.http.routers) ? top.http.routers : {};
+  for (const r of Object.values(routers)) {
+    if (isObj(r) && Array.isArray(r.parentRefs)) for (const p of r.parentRefs) if (typeof p === 'string') out.add(p);
+  }
+  return out;
 }
 
 /**
@@ -256,10 +303,12 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
     if (name.includes('@') || known.includes(name)) return;
     errors.push({ path, message: `${at}: unknown ${what} "${name}"${didYouMean(name, known)}` });
   };
+  const routers = names('http', 'routers', cfg.http.routers);
   for (const [name, r] of Object.entries(cfg.http.routers)) {
     const p = `http.routers.${name}`;
-    check(p, `${p}.service`, 'service', r.service, services);
+    if (r.service !== undefined) check(p, `${p}.service`, 'service', r.service, services);
     r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
+    r.parentRefs?.forEach((x, i) => check(p, `${p}.parentRefs[${i}]`, 'router', x, routers));
   }
   // A profile's middlewares belong to the profile's own configuration, like a router's. A router's
   // bare `profile` is not checked: it may name a profile of another provider (the watcher resolves it).
