@@ -12,6 +12,7 @@ import { redirectScheme } from './redirectScheme/index.js';
 import { redirectRegex } from './redirectRegex/index.js';
 import { headers } from './headers/index.js';
 import { basicAuth } from './basicAuth/index.js';
+import { digestAuth } from './digestAuth/index.js';
 import { ipAllowList, ipWhiteList } from './ipAllowList/index.js';
 
 registerMiddleware(stripPrefix);
@@ -23,5 +24,6 @@ registerMiddleware(redirectScheme);
 registerMiddleware(redirectRegex);
 registerMiddleware(headers);
 registerMiddleware(basicAuth);
+registerMiddleware(digestAuth);
 registerMiddleware(ipAllowList);
 registerMiddleware(ipWhiteList);

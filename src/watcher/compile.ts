@@ -196,6 +196,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       logger: deps.logger.child({ middleware: name }),
       serviceHandler: (svc: string) => serviceHandler(qualify(svc, el.provider)),
       cwd: deps.cwd,
+      retain: (r) => resources.stoppers.push(r),
     };
     try {
       const parsed = factory.schema.parse(options);
