@@ -7,6 +7,7 @@
 #   etcd/single/m1.*    single member: data dir m1/, m1.sh (start/restart), m1.pid, m1.log
 #   etcd/cluster/m{1,2,3}.*   3-member cluster, same files per member
 #   pebble/             listener CA/cert, config.json, root.pem, intermediate.pem, *.pid, *.log
+#   redis/              redis.conf, redis.pid, redis.log, TLS CA/cert for the TLS port
 
 TB_REPO=$(cd "$(dirname "$0")/../.." && pwd)
 TB_SCRIPTS="$TB_REPO/scripts/testbed"
@@ -31,6 +32,10 @@ PEBBLE_MGMT_PORT=${PEBBLE_MGMT_PORT:-15000}
 PEBBLE_HTTP_PORT=${PEBBLE_HTTP_PORT:-18880}
 PEBBLE_TLS_PORT=${PEBBLE_TLS_PORT:-18443}
 PEBBLE_DNS_PORT=${PEBBLE_DNS_PORT:-18053}
+
+REDIS_PORT=${GANTRY_TB_REDIS_PORT:-16379}
+# The same server also speaks TLS on this port (client certificates optional).
+REDIS_TLS_PORT=${GANTRY_TB_REDIS_TLS_PORT:-16380}
 
 IMAGE_BUSYBOX=${GANTRY_TB_IMAGE_BUSYBOX:-gantry-tb-busybox:1}
 IMAGE_NODE=${GANTRY_TB_IMAGE_NODE:-gantry-tb-node:1}

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'pebble';
+export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'pebble' | 'redis';
 
 export interface Testbed {
   dir: string;
@@ -48,6 +48,18 @@ export interface Testbed {
     tlsPort: number;
     /** The DNS server Pebble uses (A 127.0.0.1 for every name). */
     dns: string;
+  };
+  redis?: {
+    /** host:port of the plain-TCP listener (default user without password). */
+    address: string;
+    /** host:port of the TLS listener of the same server (client certificates optional). */
+    tlsAddress: string;
+    /** CA that signed the TLS listener's certificate. */
+    ca: string;
+    /** An ACL user with a password. */
+    user: string;
+    password: string;
+    dir: string;
   };
   /** Every KEY=VALUE of the env file. */
   env: Record<string, string>;
@@ -115,6 +127,16 @@ export function loadTestbed(): Testbed {
       dns: env.GANTRY_TB_PEBBLE_DNS ?? '127.0.0.1:18053',
     };
   }
+  if (env.GANTRY_TB_REDIS && env.GANTRY_TB_REDIS_DIR) {
+    tb.redis = {
+      address: env.GANTRY_TB_REDIS,
+      tlsAddress: env.GANTRY_TB_REDIS_TLS ?? '',
+      ca: env.GANTRY_TB_REDIS_CA ?? path.join(env.GANTRY_TB_REDIS_DIR, 'ca.pem'),
+      user: env.GANTRY_TB_REDIS_USER ?? '',
+      password: env.GANTRY_TB_REDIS_PASSWORD ?? '',
+      dir: env.GANTRY_TB_REDIS_DIR,
+    };
+  }
   return tb;
 }
 
@@ -170,6 +192,9 @@ function missing(name: Component, tb: Testbed): string | undefined {
     case 'pebble':
       if (!tb.pebble) return 'pebble is not in the test bed env file';
       return pidsAlive(['pebble.pid', 'dns.pid'].map((f) => path.join(tb.pebble!.dir, f))) ? undefined : 'pebble is not running';
+    case 'redis':
+      if (!tb.redis) return 'redis is not in the test bed env file';
+      return pidsAlive([path.join(tb.redis.dir, 'redis.pid')]) ? undefined : 'redis is not running';
   }
 }
 
