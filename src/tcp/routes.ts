@@ -8,14 +8,15 @@ import type { TcpRouterConfig, TcpServiceConfig } from '../config/dynamic/schema
 import type { Logger } from '../observability/logger.js';
 import { RuleSyntaxError } from '../errors.js';
 import { compileTcpRule, TcpRouteTable } from '../router/index.js';
-import type { Element, MergedConfig } from '../watcher/merge.js';
-import { parseServerAddress, TcpService, type TcpServer } from './service.js';
+import { qualify, type Element, type MergedConfig } from '../watcher/merge.js';
+import { parseServerAddress, TcpService, TcpWeighted, type TcpServer, type TcpTarget } from './service.js';
+import { tcpHealth, TcpHealthChecker } from '../health/tcp.js';
 
 export interface TcpRoute {
   name: string;
   /** 'passthrough': bytes go to the server untouched; 'terminate': TLS ends here; null: plain TCP. */
   tls: 'passthrough' | 'terminate' | null;
-  service: TcpService;
+  service: TcpTarget;
 }
 
 export interface TcpEntrypointRoutes {
@@ -27,17 +28,45 @@ export interface TcpEntrypointRoutes {
   plainCatchAllOnly: boolean;
 }
 
-export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger): Map<string, TcpEntrypointRoutes> {
-  const services = new Map<string, TcpService>();
-  const service = (name: string): TcpService => {
+export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger, retain: (r: { stop(): void }) => void = () => {}): Map<string, TcpEntrypointRoutes> {
+  const services = new Map<string, TcpTarget>();
+  /** Services taking part in health propagation: a load balancer with healthCheck, a weighted one with healthCheck: {}. */
+  const reporting = new Set<string>();
+  const building = new Set<string>();
+  const service = (name: string): TcpTarget => {
     const done = services.get(name);
     if (done !== undefined) return done;
     const el = merged.tcp.services.get(name);
     if (el === undefined) throw new Error(`service "${name}" does not exist`);
     if (el.config === null) throw new Error(`service "${name}" is invalid: ${el.errors.join('; ')}`);
-    const svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger);
-    services.set(name, svc);
-    return svc;
+    if (building.has(name)) throw new Error(`service "${name}" refers to itself`);
+    building.add(name);
+    try {
+      const c = el.config;
+      let svc: TcpTarget;
+      if (c.weighted !== undefined) {
+        const follow = c.weighted.healthCheck !== undefined;
+        const children = c.weighted.services.map((s) => {
+          const child = qualify(s.name, el.provider);
+          const target = service(child);
+          if (follow && !reporting.has(child)) throw new Error(`service "${el.name}": child service "${child}" has no health check: healthCheck on a weighted service needs one on every child`);
+          return { target, weight: s.weight ?? 1 };
+        });
+        svc = new TcpWeighted(el.name, children, follow);
+        if (follow) reporting.add(name);
+      } else {
+        svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger, retain);
+        if (c.loadBalancer?.healthCheck !== undefined) reporting.add(name);
+      }
+      services.set(name, svc);
+      return svc;
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!el.errors.includes(msg)) el.errors.push(msg);
+      throw err;
+    } finally {
+      building.delete(name);
+    }
   };
 
   const byEp = new Map<string, { tls: Array<{ name: string; rule: string; priority: number; value: TcpRoute }>; plain: Array<{ name: string; rule: string; priority: number; value: TcpRoute }> }>();
@@ -76,9 +105,9 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
   return out;
 }
 
-function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger: Logger): TcpService {
+function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, logger: Logger, retain: (r: { stop(): void }) => void): TcpService {
   const lb = el.config.loadBalancer;
-  if (lb === undefined) throw new Error(`service "${el.name}": only loadBalancer TCP services are supported`);
+  if (lb === undefined) throw new Error(`service "${el.name}" has no type`);
   const servers: TcpServer[] = [];
   for (const s of lb.servers ?? []) {
     const a = parseServerAddress(s.address);
@@ -89,7 +118,14 @@ function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig
     }
     servers.push({ address: s.address, host: a.host, port: a.port, weight: s.weight ?? 1 });
   }
+  let healthy: ((address: string) => boolean) | undefined;
+  if (lb.healthCheck !== undefined) {
+    const checker = new TcpHealthChecker(el.name, servers, lb.healthCheck, logger.child({ service: el.name }));
+    retain(checker);
+    healthy = (address) => tcpHealth.healthy(address);
+  }
   return new TcpService(el.name, servers, lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null), logger.child({ service: el.name }), {
     terminationDelayMs: lb.terminationDelay,
+    healthy,
   });
 }

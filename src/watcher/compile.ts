@@ -323,7 +323,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const [ep, routers] of perEntrypoint) {
     tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
   }
-  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger);
+  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, (r) => resources.stoppers.push(r));
   return new Snapshot(
     version,
     tables,

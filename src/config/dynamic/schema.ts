@@ -194,16 +194,34 @@ export const tcpRouterSchema = z.strictObject({
     .optional(),
 });
 
-export const tcpServiceSchema = z.strictObject({
-  loadBalancer: z
-    .strictObject({
-      servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
-      proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
-      terminationDelay: z.number().optional(),
-    })
-    .optional(),
-  weighted: z.unknown().optional(),
+/** A TCP load balancer's active check (Traefik v3.5+): connect, optionally send and expect bytes. */
+export const tcpHealthCheckSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).optional(),
+  send: z.string().max(65535).optional(),
+  expect: z.string().max(65535).optional(),
+  interval: durationSchema.optional(),
+  unhealthyInterval: durationSchema.optional(),
+  timeout: durationSchema.optional(),
 });
+
+export const tcpServiceSchema = z
+  .strictObject({
+    loadBalancer: z
+      .strictObject({
+        servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
+        proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
+        terminationDelay: z.number().optional(),
+        healthCheck: tcpHealthCheckSchema.optional(),
+      })
+      .optional(),
+    weighted: z
+      .strictObject({
+        services: z.array(childServiceSchema).min(1),
+        healthCheck: parentHealthCheckSchema.optional(),
+      })
+      .optional(),
+  })
+  .refine((s) => (s.loadBalancer === undefined) !== (s.weighted === undefined), { message: 'a TCP service needs exactly one of loadBalancer, weighted' });
 
 export const tlsCertificateSchema = z.strictObject({
   certFile: z.string().min(1),

@@ -341,6 +341,10 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
     const p = `tcp.routers.${name}`;
     check(p, `${p}.service`, 'service', r.service, tcpServices);
   }
+  for (const [name, s] of Object.entries(cfg.tcp.services)) {
+    const p = `tcp.services.${name}`;
+    s.weighted?.services.forEach((x, i) => check(p, `${p}.weighted.services[${i}].name`, 'service', x.name, tcpServices));
+  }
   return errors;
 }
 
