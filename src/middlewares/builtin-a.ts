@@ -14,6 +14,7 @@ import { headers } from './headers/index.js';
 import { basicAuth } from './basicAuth/index.js';
 import { digestAuth } from './digestAuth/index.js';
 import { ipAllowList, ipWhiteList } from './ipAllowList/index.js';
+import { encodedCharacters } from './encodedCharacters/index.js';
 
 registerMiddleware(stripPrefix);
 registerMiddleware(stripPrefixRegex);
@@ -27,3 +28,4 @@ registerMiddleware(basicAuth);
 registerMiddleware(digestAuth);
 registerMiddleware(ipAllowList);
 registerMiddleware(ipWhiteList);
+registerMiddleware(encodedCharacters);

@@ -25,6 +25,8 @@ import { createStaticHandler } from '../services/static/index.js';
 import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
 import { compileTcpRoutes } from '../tcp/routes.js';
 import { childDispatcher, type ChildRoute } from './children.js';
+import { WindowedPassiveHealth } from '../health/passive-window.js';
+import { parseDuration } from '../config/duration.js';
 
 export interface CompileDeps {
   registry: UpstreamRegistry;
@@ -162,7 +164,10 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         name,
         passHostHeader: lb.passHostHeader ?? true,
         serverName,
-        health: deps.health,
+        health:
+          lb.passiveHealthCheck === undefined
+            ? deps.health
+            : new WindowedPassiveHealth(lb.passiveHealthCheck.maxFailedAttempts ?? 1, parseDuration(lb.passiveHealthCheck.failureWindow ?? '10s') || 10_000, deps.logger.child({ service: name })),
         onDone: deps.onDone,
         // leasttime measures every answer's first byte, which only the general path does.
         fastLane: lb.sticky === undefined && lb.strategy !== 'leasttime' && servers.every((s) => deps.registry.ownClient(s.server)),

@@ -213,12 +213,14 @@ describe('hrw and leasttime strategies, service middlewares', () => {
     // slow answers after 150 ms, fast at once: leasttime learns it from the first bytes.
     backends.push(await startBackend('slow', (_req, res) => void setTimeout(() => res.writeHead(200, { 'x-backend': 'slow' }).end('slow'), 150)));
     backends.push(await startBackend('fast', (req, res) => res.writeHead(200, { 'x-backend': 'fast', 'x-path': req.url ?? '', 'x-order': String(req.headers['x-order'] ?? '') }).end('fast')));
-    const [s1, s2, s3, slow, fast] = backends;
+    backends.push(await startBackend('broken', (_req, res) => res.writeHead(500, { 'x-backend': 'broken' }).end('broken')));
+    const [s1, s2, s3, slow, fast, broken] = backends;
     ({ g, cleanup } = await startWithFile(
       `http:
   routers:
     hrw: { rule: Host(\`hrw.test\`), service: hrw }
     lt: { rule: Host(\`lt.test\`), service: lt }
+    passive: { rule: Host(\`passive.test\`), service: passive }
     mw: { rule: Host(\`mw.test\`), service: mw, middlewares: [router-prefix] }
   middlewares:
     router-prefix: { addPrefix: { prefix: /r } }
@@ -233,6 +235,10 @@ describe('hrw and leasttime strategies, service middlewares', () => {
       loadBalancer:
         strategy: leasttime
         servers: [{ url: "${slow!.url}" }, { url: "${fast!.url}" }]
+    passive:
+      loadBalancer:
+        passiveHealthCheck: { maxFailedAttempts: 1, failureWindow: 30s }
+        servers: [{ url: "${broken!.url}" }, { url: "${fast!.url}" }]
     mw:
       middlewares: [service-prefix, service-header]
       loadBalancer:
@@ -262,6 +268,15 @@ describe('hrw and leasttime strategies, service middlewares', () => {
     // Unmeasured servers score 0 and are tried first; after that the 150 ms server loses every
     // comparison while the fast one is idle.
     assert.ok((counts['slow'] ?? 0) <= 3, JSON.stringify(counts));
+  });
+
+  it('passiveHealthCheck takes a failing server out after maxFailedAttempts, for failureWindow', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 8; i++) seen.push(String((await get(g.url('/'), { host: 'passive.test' })).headers['x-backend']));
+    // The first 500 takes "broken" out for 30 s: every later request goes to "fast".
+    assert.equal(seen.filter((b) => b === 'broken').length, 1, seen.join());
+    const view = JSON.parse((await get(g.api('/api/http/services/passive@file'))).body) as { serverStatus: Record<string, string> };
+    assert.deepEqual(Object.values(view.serverStatus).sort(), ['DOWN', 'UP']);
   });
 
   it('service middlewares run after the router middlewares, on the service', async () => {

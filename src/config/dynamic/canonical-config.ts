@@ -6,6 +6,7 @@
  * Element names are user-chosen and kept as written.
  */
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
+import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { canonicalize, canonicalKey, renameKeys } from './canonical.js';
 import type { z } from 'zod';
 import {
@@ -65,7 +66,7 @@ export function canonicalDynamic(config: unknown, sections: Readonly<Record<stri
 /** canonicalMiddleware spells the type key (`ratelimit` → `rateLimit`) and its options. */
 function canonicalMiddleware(def: unknown, chain: z.ZodType): unknown {
   if (!isObj(def)) return def;
-  const types = [...middlewareTypes(), 'chain'];
+  const types = [...middlewareTypes(), 'chain', ...Object.keys(UNSUPPORTED_MIDDLEWARES)];
   const out: Obj = {};
   for (const [k, v] of Object.entries(def)) {
     const type = canonicalKey(k, types) ?? k;

@@ -99,6 +99,8 @@ export const loadBalancerSchema = z.strictObject({
   strategy: z.enum(['wrr', 'p2c', 'hrw', 'leasttime']).optional(),
   sticky: z.strictObject({ cookie: stickyCookieSchema.optional() }).optional(),
   healthCheck: healthCheckSchema.optional(),
+  /** Traefik's passive check: maxFailedAttempts failures within failureWindow take a server out for failureWindow. */
+  passiveHealthCheck: z.strictObject({ failureWindow: durationSchema.optional(), maxFailedAttempts: z.number().int().min(1).optional() }).optional(),
   passHostHeader: z.boolean().optional(),
   serversTransport: z.string().optional(),
   responseForwarding: z.strictObject({ flushInterval: durationSchema.optional() }).optional(),

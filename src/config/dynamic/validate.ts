@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { RuleSyntaxError } from '../../errors.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
+import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { parseRule } from '../../router/rule/parser.js';
 import { translateV2Rule } from '../../router/rule/v2.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
@@ -253,6 +254,10 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       return;
     }
     const factory = middlewareFactory(type);
+    if (!factory && Object.hasOwn(UNSUPPORTED_MIDDLEWARES, type)) {
+      err(path, at, `not supported yet (${UNSUPPORTED_MIDDLEWARES[type]})`);
+      return;
+    }
     if (!factory) {
       const known = [...middlewareTypes(), 'chain'];
       const near = closest(type, known);
