@@ -11,6 +11,7 @@ import { compileTcpRule, TcpRouteTable } from '../router/index.js';
 import { qualify, type Element, type MergedConfig } from '../watcher/merge.js';
 import { parseServerAddress, TcpService, TcpWeighted, type TcpServer, type TcpTarget } from './service.js';
 import { tcpHealth, TcpHealthChecker } from '../health/tcp.js';
+import { buildGuard, GuardedTarget } from './middlewares.js';
 
 export interface TcpRoute {
   name: string;
@@ -76,7 +77,17 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
     try {
       // Checked here so that the error names the router (the table would only skip it).
       compileTcpRule(r.rule);
-      const svc = service(r.service);
+      let svc = service(r.service);
+      const mws = r.middlewares ?? [];
+      if (mws.length > 0) {
+        const guards = mws.map((m) => {
+          const mel = merged.tcp.middlewares.get(m);
+          if (mel === undefined) throw new Error(`middleware "${m}" does not exist`);
+          if (mel.config === null) throw new Error(`middleware "${m}" is invalid: ${mel.errors.join('; ')}`);
+          return { name: m, guard: buildGuard(mel.config, `tcp.middlewares.${m.split('@')[0]}`) };
+        });
+        svc = new GuardedTarget(svc, guards, logger);
+      }
       const mode = r.tls === undefined ? null : r.tls.passthrough === true ? 'passthrough' : 'terminate';
       const route: TcpRoute = { name: el.name, tls: mode, service: svc };
       const eps = r.entryPoints ?? entrypoints;

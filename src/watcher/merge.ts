@@ -44,6 +44,8 @@ export interface MergedConfig {
   tcp: {
     routers: Map<string, Element<TcpRouterConfig>>;
     services: Map<string, Element<TcpServiceConfig>>;
+    /** `{ <type>: options }`, as the TCP middleware schemas parsed them. */
+    middlewares: Map<string, Element<Record<string, unknown>>>;
   };
   tls: { certificates: Array<{ provider: string; config: TlsCertificateConfig }>; options: Map<string, Element<TlsOptionsSchemaConfig>> };
   /** Problems a provider reported that are not tied to an element it emitted. */
@@ -58,7 +60,7 @@ export function qualify(name: string, provider: string): string {
 export function emptyMerged(): MergedConfig {
   return {
     http: { routers: new Map(), services: new Map(), middlewares: new Map(), profiles: new Map() },
-    tcp: { routers: new Map(), services: new Map() },
+    tcp: { routers: new Map(), services: new Map(), middlewares: new Map() },
     tls: { certificates: [], options: new Map() },
     providerErrors: [],
   };
@@ -107,6 +109,7 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     take<HttpProfileConfig>('http', 'profiles', merged.http.profiles, (pr) => ({ ...pr, middlewares: pr.middlewares?.map((m) => qualify(m, p)) }));
     take<TcpRouterConfig>('tcp', 'routers', merged.tcp.routers, (r) => ({ ...r, service: qualify(r.service, p), middlewares: r.middlewares?.map((m) => qualify(m, p)) }));
     take<TcpServiceConfig>('tcp', 'services', merged.tcp.services, (s) => s);
+    take<Record<string, unknown>>('tcp', 'middlewares', merged.tcp.middlewares, (m) => m);
     for (const cert of (valid as DynamicConfig).tls?.certificates ?? []) merged.tls.certificates.push({ provider: p, config: cert as TlsCertificateConfig });
     takeTlsOptions(merged.tls.options, raw.tls?.options ?? {}, valid.tls.options, errorsByPath, p);
     // Errors outside of named elements (e.g. a whole section) are provider-level. So are a profile's:

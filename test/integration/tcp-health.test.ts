@@ -1,6 +1,7 @@
 /**
- * TCP load balancers' `healthCheck` (connect, send, expect) and `weighted` TCP services with
- * `healthCheck: {}`, through the real bin/gantry with plain TCP servers.
+ * TCP load balancers' `healthCheck` (connect, send, expect), `weighted` TCP services with
+ * `healthCheck: {}`, and TCP middlewares (ipAllowList, inFlightConn), through the real
+ * bin/gantry with plain TCP servers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,8 +58,13 @@ describe('TCP health checks', () => {
   const tmp = tempDir('gantry-tcp-health-');
   const servers: Record<string, TcpServer> = {};
   let g: GantryProcess;
+  // A server that keeps connections open and greets them, for inFlightConn.
+  const held: net.Socket[] = [];
+  const holder = { server: net.createServer((s) => (held.push(s), s.write('held\n'))), port: 0 };
 
   before(async () => {
+    await new Promise<void>((r) => holder.server.listen(0, '127.0.0.1', r));
+    holder.port = (holder.server.address() as net.AddressInfo).port;
     for (const n of ['a', 'b', 'c']) {
       servers[n] = new TcpServer(n);
       await servers[n].start();
@@ -71,7 +77,14 @@ describe('TCP health checks', () => {
   routers:
     lb: { rule: "HostSNI(\`*\`)", service: ab, entryPoints: [lb] }
     w: { rule: "HostSNI(\`*\`)", service: w, entryPoints: [w] }
+    deny: { rule: "HostSNI(\`*\`)", service: conly, entryPoints: [deny], middlewares: [lan-only] }
+    one: { rule: "HostSNI(\`*\`)", service: hold, entryPoints: [one], middlewares: [loopback, one-each] }
+  middlewares:
+    lan-only: { ipAllowList: { sourceRange: ["10.0.0.0/8"] } }
+    loopback: { ipWhiteList: { sourceRange: ["127.0.0.0/8"] } }
+    one-each: { inFlightConn: { amount: 1 } }
   services:
+    hold: { loadBalancer: { servers: [{ address: "127.0.0.1:${holder.port}" }] } }
     ab:
       loadBalancer:
         healthCheck: ${hc}
@@ -86,11 +99,14 @@ describe('TCP health checks', () => {
         services: [{ name: ab, weight: 1 }, { name: conly, weight: 1 }]
 `,
     );
-    g = await startGantry(['--entrypoints.lb.address=127.0.0.1:0', '--entrypoints.w.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`], { entrypoints: ['lb', 'w'] });
+    const eps = ['lb', 'w', 'deny', 'one'];
+    g = await startGantry([...eps.map((e) => `--entrypoints.${e}.address=127.0.0.1:0`), '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`], { entrypoints: eps });
   });
 
   after(async () => {
     await g.stop();
+    held.forEach((s) => s.destroy());
+    await new Promise<void>((r) => holder.server.close(() => r()));
     await Promise.all(Object.values(servers).map((s) => s.close()));
     tmp.cleanup();
   });
@@ -110,5 +126,38 @@ describe('TCP health checks', () => {
     await waitFor(async () => (await names(g.port('w'), 8)).join() === 'a,b', 5000);
     servers.c!.healthy = true;
     await waitFor(async () => (await names(g.port('w'), 8)).join() === 'a,b,c', 5000);
+  });
+
+  it('ipAllowList closes connections from outside its ranges', async () => {
+    assert.equal(await talk(g.port('deny')), 'closed');
+  });
+
+  it('inFlightConn allows `amount` open connections per client IP', async () => {
+    const first = net.connect({ host: '127.0.0.1', port: g.port('one') });
+    try {
+      await new Promise<void>((resolve) => first.once('data', () => resolve()));
+      // The second, while the first is open, is closed at once.
+      const second = await new Promise<string>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port: g.port('one') });
+        let got = '';
+        s.setEncoding('utf8').on('data', (d: string) => (got += d));
+        s.on('error', () => resolve('error'));
+        s.on('close', () => resolve(got === '' ? 'closed' : got));
+      });
+      assert.equal(second, 'closed');
+    } finally {
+      first.destroy();
+    }
+    // Once the first is gone, another may come.
+    await waitFor(async () => {
+      const s = net.connect({ host: '127.0.0.1', port: g.port('one') });
+      const greeted = await new Promise<boolean>((resolve) => {
+        s.once('data', () => resolve(true));
+        s.once('close', () => resolve(false));
+        s.on('error', () => resolve(false));
+      });
+      s.destroy();
+      return greeted;
+    }, 5000);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
 import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
+import { tcpMiddlewareSchemas } from '../../tcp/middlewares.js';
 import { canonicalize, canonicalKey, renameKeys } from './canonical.js';
 import type { z } from 'zod';
 import {
@@ -54,6 +55,7 @@ export function canonicalDynamic(config: unknown, sections: Readonly<Record<stri
       const out: Obj = {};
       for (const [el, def] of Object.entries(elements)) {
         if (path === 'http.middlewares') out[el] = canonicalMiddleware(def, chain);
+        else if (path === 'tcp.middlewares') out[el] = canonicalTcpMiddleware(def);
         else out[el] = ELEMENTS[path] !== undefined ? canonicalize(ELEMENTS[path], def) : def;
       }
       section[kind] = out;
@@ -61,6 +63,14 @@ export function canonicalDynamic(config: unknown, sections: Readonly<Record<stri
     top[name] = section;
   }
   return top;
+}
+
+function canonicalTcpMiddleware(def: unknown): unknown {
+  if (!isObj(def)) return def;
+  const schemas = tcpMiddlewareSchemas as Record<string, z.ZodType>;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(renameKeys(def, Object.keys(schemas)))) out[k] = schemas[k] === undefined || v === null ? v : canonicalize(schemas[k], v);
+  return out;
 }
 
 /** canonicalMiddleware spells the type key (`ratelimit` → `rateLimit`) and its options. */

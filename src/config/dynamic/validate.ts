@@ -11,6 +11,7 @@ import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.j
 import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { parseRule } from '../../router/rule/parser.js';
 import { translateV2Rule } from '../../router/rule/v2.js';
+import { tcpMiddlewareSchemas } from '../../tcp/middlewares.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
 import { canonicalDynamic } from './canonical-config.js';
@@ -151,6 +152,14 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
           case 'http.middlewares':
             middleware(def, elPath, put);
             break;
+          case 'tcp.middlewares':
+            tcpMiddleware(def, elPath, put);
+            break;
+          case 'udp.routers':
+          case 'udp.services':
+            // Accepting them would route nothing: say so instead.
+            err(elPath, elPath, 'not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)');
+            break;
           case 'http.profiles':
             keep(httpProfileSchema, def, elPath, put);
             break;
@@ -234,6 +243,22 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       return false;
     }
     return true;
+  }
+
+  function tcpMiddleware(value: unknown, path: string, put: (d: unknown) => void): void {
+    const types = isObj(value) ? Object.keys(value) : [];
+    if (!isObj(value) || types.length !== 1) {
+      err(path, path, 'expected a mapping with one TCP middleware type: ipAllowList, ipWhiteList or inFlightConn');
+      return;
+    }
+    const type = types[0]!;
+    const schema = (tcpMiddlewareSchemas as Record<string, z.ZodType>)[type];
+    if (schema === undefined) {
+      const near = closest(type, Object.keys(tcpMiddlewareSchemas));
+      err(path, `${path}.${type}`, `unknown TCP middleware type "${type}"${near ? ` (did you mean ${near}?)` : ''} (TCP has ipAllowList, ipWhiteList, inFlightConn)`);
+      return;
+    }
+    keep(schema, value[type] ?? {}, path, (d) => put({ [type]: d }), `${path}.${type}`);
   }
 
   function middleware(value: unknown, path: string, put: (d: unknown) => void): void {
@@ -342,9 +367,11 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
     }
   }
   const tcpServices = names('tcp', 'services', cfg.tcp.services);
+  const tcpMiddlewares = names('tcp', 'middlewares', cfg.tcp.middlewares);
   for (const [name, r] of Object.entries(cfg.tcp.routers)) {
     const p = `tcp.routers.${name}`;
     check(p, `${p}.service`, 'service', r.service, tcpServices);
+    r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'TCP middleware', m, tcpMiddlewares));
   }
   for (const [name, s] of Object.entries(cfg.tcp.services)) {
     const p = `tcp.services.${name}`;
