@@ -215,3 +215,53 @@ test('profiles: validated element by element, each error with its path; their mi
   const empty = validateDynamic({ http: { routers: { r: { rule: 'Path(`/`)', service: 's', profile: ' ' } } } });
   assert.deepEqual(empty.errors.map((e) => e.message), ['http.routers.r.profile: profile is empty']);
 });
+
+test('Traefik v3.7 router, TCP and UDP elements: what loads and what is refused, with the path', () => {
+  const svc = { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } };
+  const cases: { desc: string; input: unknown; errors: string[] }[] = [
+    {
+      desc: 'a parent router needs no service; its child may not set entryPoints, tls or observability',
+      input: {
+        http: {
+          routers: {
+            parent: { rule: 'PathPrefix(`/api`)' },
+            child: { rule: 'Path(`/api/x`)', service: 's', parentRefs: ['parent'], entryPoints: ['web'], tls: {}, observability: { metrics: false } },
+          },
+          services: { s: svc },
+        },
+      },
+      errors: [
+        'http.routers.child.entryPoints: a router with parentRefs must not have entryPoints (it is reached through its parents, which set it)',
+        'http.routers.child.tls: a router with parentRefs must not have tls (it is reached through its parents, which set it)',
+        'http.routers.child.observability: a router with parentRefs must not have observability (it is reached through its parents, which set it)',
+      ],
+    },
+    {
+      desc: 'tracing is refused, traceVerbosity only with tracing: false',
+      input: { http: { routers: { a: { rule: 'Path(`/`)', service: 's', observability: { tracing: true } }, b: { rule: 'Path(`/`)', service: 's', observability: { traceVerbosity: 'detailed' } }, c: { rule: 'Path(`/`)', service: 's', observability: { tracing: false, traceVerbosity: 'detailed' } } }, services: { s: svc } } },
+      errors: [
+        'http.routers.a.observability.tracing: not supported yet (Gantry has no tracing; only false is accepted)',
+        'http.routers.b.observability.traceVerbosity: not supported yet (Gantry has no tracing; accepted only with tracing: false)',
+      ],
+    },
+    {
+      desc: 'a v2 rule that does not parse as v2',
+      input: { http: { routers: { a: { rule: 'PathRegexp(`^/a`)', ruleSyntax: 'v2', service: 's' } }, services: { s: svc } } },
+      errors: ['http.routers.a.rule: unknown v2 matcher "PathRegexp" (v2 HTTP matchers: Host, HostHeader, HostRegexp, Path, PathPrefix, Method, ClientIP, Headers, HeadersRegexp, Query) at 1'],
+    },
+    {
+      desc: 'TCP middlewares: one known type with its options',
+      input: { tcp: { middlewares: { a: { ipAllowList: { sourceRange: ['10.0.0.0/8'] } }, b: { ipallowlst: {} }, c: { inFlightConn: { amount: 0 } } } } },
+      errors: [
+        'tcp.middlewares.b.ipallowlst: unknown TCP middleware type "ipallowlst" (did you mean ipAllowList?) (TCP has ipAllowList, ipWhiteList, inFlightConn)',
+        'tcp.middlewares.c.inFlightConn.amount: amount must be at least 1',
+      ],
+    },
+    {
+      desc: 'UDP is refused',
+      input: { udp: { routers: { u: { service: 'x' } } } },
+      errors: ['udp.routers.u: not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)'],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(validateDynamic(c.input).errors.map((e) => e.message), c.errors, c.desc);
+});
