@@ -129,7 +129,8 @@ describe('TCP health checks', () => {
   });
 
   it('ipAllowList closes connections from outside its ranges', async () => {
-    assert.equal(await talk(g.port('deny')), 'closed');
+    // Closed before any greeting: the client sees the close, or a reset of the bytes it sent.
+    assert.ok(['closed', 'error'].includes(await talk(g.port('deny'))));
   });
 
   it('inFlightConn allows `amount` open connections per client IP', async () => {
