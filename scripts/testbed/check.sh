@@ -1,6 +1,6 @@
 #!/bin/sh
 # check.sh: say whether each test bed component in $TESTBED_DIR/env answers; exit 1 if one does not.
-#   check.sh [docker|etcd|etcd-auth|pebble|pebble-eab]...     no argument = every component the env file lists
+#   check.sh [docker|etcd|etcd-auth|pebble|pebble-eab|redis]...     no argument = every component the env file lists
 set -eu
 . "$(dirname "$0")/lib.sh"
 [ -f "$TB/env" ] || die "no $TB/env: run scripts/testbed/up.sh"
@@ -10,7 +10,7 @@ ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 ARGS="$*"
 if [ -z "$ARGS" ]; then
-  ARGS="${GANTRY_TB_DOCKER:+docker} ${GANTRY_TB_ETCD:+etcd} ${GANTRY_TB_ETCD_AUTH:+etcd-auth} ${GANTRY_TB_PEBBLE_URL:+pebble} ${GANTRY_TB_PEBBLE_EAB_URL:+pebble-eab}"
+  ARGS="${GANTRY_TB_DOCKER:+docker} ${GANTRY_TB_ETCD:+etcd} ${GANTRY_TB_ETCD_AUTH:+etcd-auth} ${GANTRY_TB_PEBBLE_URL:+pebble} ${GANTRY_TB_PEBBLE_EAB_URL:+pebble-eab} ${GANTRY_TB_REDIS:+redis}"
 fi
 for c in $ARGS; do
   case "$c" in
@@ -36,6 +36,9 @@ for c in $ARGS; do
     pebble)
       [ -n "${GANTRY_TB_PEBBLE_URL:-}" ] || { bad "pebble: not in env"; continue; }
       if curl -fsS --max-time 2 --cacert "$GANTRY_TB_PEBBLE_CA" "$GANTRY_TB_PEBBLE_URL" >/dev/null 2>&1; then ok "pebble $GANTRY_TB_PEBBLE_URL"; else bad "pebble $GANTRY_TB_PEBBLE_URL"; fi ;;
+    redis)
+      [ -n "${GANTRY_TB_REDIS:-}" ] || { bad "redis: not in env"; continue; }
+      if redis-cli -h "${GANTRY_TB_REDIS%:*}" -p "${GANTRY_TB_REDIS##*:}" ping 2>/dev/null | grep -q PONG; then ok "redis $GANTRY_TB_REDIS"; else bad "redis $GANTRY_TB_REDIS"; fi ;;
     *) bad "unknown component $c" ;;
   esac
 done

@@ -1,6 +1,6 @@
 #!/bin/sh
 # down.sh: stop what scripts/testbed/up.sh started, by the PIDs it recorded (never by process name).
-#   down.sh [docker|etcd|etcd-auth|pebble|pebble-eab]... [--rm]     no component = all of them
+#   down.sh [docker|etcd|etcd-auth|pebble|pebble-eab|redis]... [--rm]     no component = all of them
 # --rm also deletes that component's state (etcd data, Pebble certificates) for a fresh start.
 # A dockerd that up.sh reused (someone else's) keeps running; swarm is left only when up.sh joined it.
 set -eu
@@ -10,11 +10,11 @@ comps=""
 for a in "$@"; do
   case "$a" in
     --rm) RM=1 ;;
-    docker|etcd|etcd-auth|pebble|pebble-eab) comps="$comps $a" ;;
-    *) die "unknown argument '$a' (docker, etcd, etcd-auth, pebble, pebble-eab, --rm)" ;;
+    docker|etcd|etcd-auth|pebble|pebble-eab|redis) comps="$comps $a" ;;
+    *) die "unknown argument '$a' (docker, etcd, etcd-auth, pebble, pebble-eab, redis, --rm)" ;;
   esac
 done
-[ -n "$comps" ] || comps="pebble-eab pebble etcd-auth etcd docker"
+[ -n "$comps" ] || comps="redis pebble-eab pebble etcd-auth etcd docker"
 
 down_docker() {
   d="$TB/docker"
@@ -82,6 +82,14 @@ down_pebble_eab() {
   rm -f "$TB/pebble-eab/pebble.pid"
   [ "$RM" = 1 ] && rm -rf "$TB/pebble-eab"
   log "pebble-eab: stopped"
+}
+
+down_redis() {
+  rm -f "$TB/env.d/redis"
+  if p=$(pid_of "$TB/redis/redis.pid"); then stop_pid "$p" redis 10; fi
+  rm -f "$TB/redis/redis.pid"
+  [ "$RM" = 1 ] && rm -rf "$TB/redis"
+  log "redis: stopped"
 }
 
 for comp in $comps; do

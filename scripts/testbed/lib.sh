@@ -9,6 +9,7 @@
 #   etcd-auth/          the TLS + auth member: certificates, passwords, data/, etcd.sh, etcd.pid, etcd.log
 #   pebble-eab/         the second Pebble (External Account Binding required): config.json, *.pid, *.log
 #   pebble/             listener CA/cert, config.json, root.pem, intermediate.pem, *.pid, *.log
+#   redis/              redis.conf, redis.pid, redis.log, TLS CA/cert for the TLS port
 
 TB_REPO=$(cd "$(dirname "$0")/../.." && pwd)
 TB_SCRIPTS="$TB_REPO/scripts/testbed"
@@ -42,6 +43,10 @@ PEBBLE_EAB_ACME_PORT=${PEBBLE_EAB_ACME_PORT:-14100}
 PEBBLE_EAB_MGMT_PORT=${PEBBLE_EAB_MGMT_PORT:-15100}
 PEBBLE_EAB_HTTP_PORT=${PEBBLE_EAB_HTTP_PORT:-19880}
 PEBBLE_EAB_TLS_PORT=${PEBBLE_EAB_TLS_PORT:-19881}
+
+REDIS_PORT=${GANTRY_TB_REDIS_PORT:-16379}
+# The same server also speaks TLS on this port (client certificates optional).
+REDIS_TLS_PORT=${GANTRY_TB_REDIS_TLS_PORT:-16380}
 
 IMAGE_BUSYBOX=${GANTRY_TB_IMAGE_BUSYBOX:-gantry-tb-busybox:1}
 IMAGE_NODE=${GANTRY_TB_IMAGE_NODE:-gantry-tb-node:1}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # up.sh: start Gantry's test bed on 127.0.0.1 and write $TESTBED_DIR/env for the tests.
-#   up.sh [docker|etcd|etcd-auth|pebble|pebble-eab]...      no argument = all of them
+#   up.sh [docker|etcd|etcd-auth|pebble|pebble-eab|redis]...      no argument = all of them
 # Idempotent: what already runs (ours, or a dockerd someone else started) is reused; images are
 # rebuilt only when their inputs changed. Each component waits until it answers, within a bound;
 # on failure the last log lines are printed and the exit status is non-zero.
@@ -10,6 +10,7 @@
 #      GANTRY_TB_ETCD_AUTH_PORT (13379, peer 13380: the TLS + auth member),
 #      PEBBLE_EAB_ACME_PORT (14100), PEBBLE_EAB_MGMT_PORT (15100), PEBBLE_EAB_HTTP_PORT (19880),
 #      PEBBLE_EAB_TLS_PORT (19881): the second Pebble, which requires External Account Binding.
+#      GANTRY_TB_REDIS_PORT (16379), GANTRY_TB_REDIS_TLS_PORT (16380).
 set -eu
 . "$(dirname "$0")/lib.sh"
 TIMEOUT=${TESTBED_TIMEOUT:-30}
@@ -474,11 +475,80 @@ JSON
   } > "$TB/env.d/pebble-eab"
 }
 
+# ---------------------------------------------------------------- redis
+# One redis-server for the rate limiter shared across replicas: plain TCP on REDIS_PORT (the
+# default user, no password, and an ACL user with a password for AUTH tests) and TLS on
+# REDIS_TLS_PORT with a throwaway CA. Nothing is saved to disk.
+REDIS_USER=gantry
+REDIS_PASSWORD=gantry-testbed-secret
+redis_answers() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning ping 2>/dev/null | grep -q PONG; }
+
+up_redis() {
+  command -v redis-server >/dev/null || die "redis-server not installed: run scripts/testbed/install.sh"
+  d="$TB/redis"; mkdir -p "$d"
+  if [ ! -f "$d/redis-cert.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=gantry testbed redis CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$d/redis-key.pem" -out "$d/redis.csr" -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$d/redis.ext"
+    openssl x509 -req -in "$d/redis.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$d/redis.ext" -out "$d/redis-cert.pem" 2>/dev/null
+  fi
+  cat > "$d/redis.conf.new" <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+tls-port $REDIS_TLS_PORT
+tls-cert-file $d/redis-cert.pem
+tls-key-file $d/redis-key.pem
+tls-ca-cert-file $d/ca.pem
+tls-auth-clients optional
+save ""
+appendonly no
+daemonize no
+dir $d
+logfile $d/redis.log
+user default on nopass ~* &* +@all
+user $REDIS_USER on >$REDIS_PASSWORD ~* &* +@all
+CONF
+  if pid_of "$d/redis.pid" >/dev/null && cmp -s "$d/redis.conf" "$d/redis.conf.new" && redis_answers; then
+    rm -f "$d/redis.conf.new"
+    log "redis: already up"
+  else
+    if p=$(pid_of "$d/redis.pid"); then stop_pid "$p" redis; fi
+    rm -f "$d/redis.pid"
+    mv "$d/redis.conf.new" "$d/redis.conf"
+    for port in "$REDIS_PORT" "$REDIS_TLS_PORT"; do
+      port_busy "$port" && die "redis: port $port is in use by a process that is not ours"
+    done
+    redis-server "$d/redis.conf" >/dev/null 2>&1 </dev/null &
+    echo $! > "$d/redis.pid"
+    n=0
+    until redis_answers; do
+      n=$((n+1))
+      if ! pid_of "$d/redis.pid" >/dev/null || [ "$n" -gt $((TIMEOUT * 20)) ]; then
+        log "redis did not come up; last log lines:"; tail -10 "$d/redis.log" >&2
+        exit 1
+      fi
+      sleep 0.05
+    done
+    log "redis: started on 127.0.0.1:$REDIS_PORT (TLS $REDIS_TLS_PORT)"
+  fi
+  {
+    echo "GANTRY_TB_REDIS=127.0.0.1:$REDIS_PORT"
+    echo "GANTRY_TB_REDIS_TLS=127.0.0.1:$REDIS_TLS_PORT"
+    echo "GANTRY_TB_REDIS_CA=$d/ca.pem"
+    echo "GANTRY_TB_REDIS_USER=$REDIS_USER"
+    echo "GANTRY_TB_REDIS_PASSWORD=$REDIS_PASSWORD"
+    echo "GANTRY_TB_REDIS_DIR=$d"
+  } > "$TB/env.d/redis"
+}
+
 # ---------------------------------------------------------------- main
-[ $# -gt 0 ] || set -- docker etcd etcd-auth pebble pebble-eab
+[ $# -gt 0 ] || set -- docker etcd etcd-auth pebble pebble-eab redis
 mkdir -p "$TB/env.d"
 for comp in "$@"; do
-  case "$comp" in docker|etcd|etcd-auth|pebble|pebble-eab) ;; *) die "unknown component '$comp' (docker, etcd, etcd-auth, pebble, pebble-eab)" ;; esac
+  case "$comp" in docker|etcd|etcd-auth|pebble|pebble-eab|redis) ;; *) die "unknown component '$comp' (docker, etcd, etcd-auth, pebble, pebble-eab, redis)" ;; esac
 done
 for comp in "$@"; do
   started_at=$(date +%s.%N)

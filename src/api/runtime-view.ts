@@ -30,8 +30,11 @@ export interface ServiceView {
   type?: string;
   loadBalancer?: unknown;
   weighted?: unknown;
+  highestRandomWeight?: unknown;
   mirroring?: unknown;
+  failover?: unknown;
   static?: unknown;
+  middlewares?: string[];
   serverStatus?: Record<string, 'UP' | 'DOWN'>;
   inFlight?: Record<string, number>;
   usedBy?: string[];
@@ -87,12 +90,13 @@ export function serviceViews(s: Snapshot, registry: UpstreamRegistry): ServiceVi
   for (const el of s.merged.http.services.values()) {
     const c = (el.config ?? el.raw ?? {}) as Record<string, unknown>;
     const v: ServiceView = { ...base(el) };
-    for (const t of ['loadBalancer', 'weighted', 'mirroring', 'static'] as const) {
+    for (const t of ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover', 'static'] as const) {
       if (c[t] !== undefined) {
         v.type = t;
         v[t] = c[t];
       }
     }
+    if (Array.isArray(c['middlewares'])) v.middlewares = c['middlewares'] as string[];
     const lb = c['loadBalancer'] as { servers?: Array<{ url: string }> } | undefined;
     if (lb?.servers) {
       v.serverStatus = {};
@@ -115,6 +119,9 @@ export function middlewareViews(s: Snapshot): MiddlewareView[] {
   const usedBy = new Map<string, string[]>();
   for (const r of s.merged.http.routers.values()) {
     for (const m of (r.config as { middlewares?: string[] } | null)?.middlewares ?? []) usedBy.set(m, [...(usedBy.get(m) ?? []), r.name]);
+  }
+  for (const svc of s.merged.http.services.values()) {
+    for (const m of svc.config?.middlewares ?? []) usedBy.set(m, [...(usedBy.get(m) ?? []), svc.name]);
   }
   const out: MiddlewareView[] = [];
   for (const el of s.merged.http.middlewares.values()) {

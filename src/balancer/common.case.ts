@@ -30,11 +30,15 @@ export function ctx(): RequestContext {
   return new RequestContext('web', 'http', '127.0.0.1', 'example.com', '80', '/', '', 0);
 }
 
-/** countPicks picks n times and counts by URL (null counted as 'null'). */
+/**
+ * countPicks picks n times and counts by URL (null counted as 'null'). Each pick comes from another
+ * client IP, so that balancers keyed by the client (hrw) spread too.
+ */
 export function countPicks(b: Balancer, n: number, exclude: ReadonlySet<UpstreamServer> | null = null): Map<string, number> {
   const counts = new Map<string, number>();
   const c = ctx();
   for (let i = 0; i < n; i++) {
+    c.clientIP = `10.1.${i >> 8}.${i & 255}`;
     const req = fakeReq();
     const s = b.pick(req, fakeRes(req), c, exclude);
     const k = s === null ? 'null' : s.url;

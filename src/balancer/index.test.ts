@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBalancer, hasAvailableServer, P2cBalancer, StickyBalancer, WrrBalancer } from './index.js';
+import { createBalancer, hasAvailableServer, HrwBalancer, LeastTimeBalancer, P2cBalancer, StickyBalancer, WrrBalancer } from './index.js';
 import { servers } from './common.case.js';
 
 test('createBalancer chooses the strategy and the sticky wrapper', () => {
@@ -8,6 +8,8 @@ test('createBalancer chooses the strategy and the sticky wrapper', () => {
     { desc: 'default is wrr', config: {}, want: WrrBalancer },
     { desc: 'wrr', config: { strategy: 'wrr' as const }, want: WrrBalancer },
     { desc: 'p2c', config: { strategy: 'p2c' as const }, want: P2cBalancer },
+    { desc: 'hrw', config: { strategy: 'hrw' as const }, want: HrwBalancer },
+    { desc: 'leasttime', config: { strategy: 'leasttime' as const }, want: LeastTimeBalancer },
     { desc: 'sticky with an empty cookie', config: { sticky: { cookie: {} } }, want: StickyBalancer },
     { desc: 'sticky without cookie is not sticky', config: { sticky: {} }, want: WrrBalancer },
   ];

@@ -6,12 +6,17 @@ import type { Balancer, WeightedServer } from './types.js';
 import { WrrBalancer } from './wrr.js';
 import { P2cBalancer, type RandomSource } from './p2c.js';
 import { StickyBalancer } from './sticky.js';
+import { HrwBalancer } from './hrw.js';
+import { LeastTimeBalancer } from './leasttime.js';
 import type { LoadBalancerConfig } from '../config/dynamic/schema.js';
 import { ConfigError } from '../errors.js';
 
 export { SmoothWeighted, WrrBalancer } from './wrr.js';
 export { P2cBalancer, type RandomSource } from './p2c.js';
 export { StickyBalancer } from './sticky.js';
+export { HrwBalancer, createHrwHandler, type HrwChild } from './hrw.js';
+export { LeastTimeBalancer } from './leasttime.js';
+export { createFailoverHandler, type FailoverOptions } from './failover.js';
 export { StickyCookie, defaultCookieName, stickyValue } from './cookie.js';
 export { createWeightedHandler, type WeightedChild } from './weighted.js';
 export { createMirroringHandler, type MirrorTarget, type MirroringOptions } from './mirroring.js';
@@ -31,6 +36,8 @@ type StrategyFactory = (servers: readonly WeightedServer[], opts: BalancerOption
 const STRATEGIES: Record<string, StrategyFactory> = {
   wrr: (servers, opts) => new WrrBalancer(servers, opts.now),
   p2c: (servers, opts) => new P2cBalancer(servers, opts.random, opts.now),
+  hrw: (servers, opts) => new HrwBalancer(servers, opts.now),
+  leasttime: (servers, opts) => new LeastTimeBalancer(servers, opts.now),
 };
 
 /**
@@ -43,7 +50,7 @@ const STRATEGIES: Record<string, StrategyFactory> = {
 export function createBalancer(config: LoadBalancerConfig, servers: readonly WeightedServer[], serviceName: string, opts: BalancerOptions = {}): Balancer {
   const strategy = config.strategy ?? 'wrr';
   const factory = STRATEGIES[strategy];
-  if (factory === undefined) throw new ConfigError(`http.services.${serviceName}.loadBalancer.strategy`, `unknown strategy "${strategy}" (use wrr or p2c)`);
+  if (factory === undefined) throw new ConfigError(`http.services.${serviceName}.loadBalancer.strategy`, `unknown strategy "${strategy}" (use ${Object.keys(STRATEGIES).join(', ')})`);
   const balancer = factory(servers, opts);
   const cookie = config.sticky?.cookie;
   if (cookie === undefined) return balancer;

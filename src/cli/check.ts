@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import '../middlewares/index.js';
-import { referenceErrors, validateDynamic } from '../config/dynamic/validate.js';
+import { canonicalConfig, referenceErrors, validateDynamic } from '../config/dynamic/validate.js';
 import { parseConfigText } from '../config/parse.js';
 import { checkStaticData, staticSchema } from '../config/static/index.js';
 import { closest } from '../config/suggest.js';
@@ -44,7 +44,7 @@ export async function runCheck(file: string, out: NodeJS.WritableStream): Promis
   } else {
     const { config, errors } = validateDynamic(data);
     for (const e of errors) problems.push(e.message);
-    for (const e of referenceErrors(config, data)) problems.push(e.message);
+    for (const e of referenceErrors(config, canonicalConfig(data))) problems.push(e.message);
     summary =
       `dynamic configuration: ${count(Object.keys(config.http.routers).length, 'router')}, ` +
       `${count(Object.keys(config.http.services).length, 'service')}, ${count(Object.keys(config.http.middlewares).length, 'middleware')}` +

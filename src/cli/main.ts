@@ -26,10 +26,12 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`Version: ${VERSION}\nNode.js: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`);
   });
   program
-    .command('check <file>')
-    .description('validate a static or dynamic configuration file; exit 1 with every error listed')
-    .action(async (file: string) => {
-      process.exitCode = await runCheck(file, process.stdout);
+    .command('check <file...>')
+    .description('validate static or dynamic configuration files, each on its own; exit 1 with every error listed')
+    .action(async (files: string[]) => {
+      let code = 0;
+      for (const file of files) code = Math.max(code, await runCheck(file, process.stdout));
+      process.exitCode = code;
     });
   program
     .command('healthcheck')

@@ -51,11 +51,6 @@ export const REFUSED: readonly Refusal[] = [
   { path: 'tcp.serversTransports.*.tls.spiffe', why: 'SPIFFE workload API' },
 
   // Sections read by nothing yet.
-  { path: 'udp.routers', why: 'UDP routing' },
-  { path: 'udp.services', why: 'UDP routing' },
-  { path: 'tcp.middlewares', why: 'TCP middlewares (ipAllowList, inFlightConn)' },
-  { path: 'tcp.routers.*.middlewares', why: 'TCP middlewares (ipAllowList, inFlightConn)' },
-  { path: 'tcp.services.*.weighted', why: 'weighted TCP services' },
   // Gantry always forwards the server URL's path; dropping it (preservePath: false) is Traefik's default.
   { path: 'http.services.*.loadBalancer.servers[].preservePath', why: 'the path of a server URL is always forwarded; only preservePath: true is', allows: (v) => v === true || v === 'true' },
 

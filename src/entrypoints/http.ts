@@ -215,6 +215,8 @@ export class HttpEntrypoint implements FastLaneHost {
     const svc = router === null ? null : router.direct;
     if (svc === null || svc.fastLane !== true) return false;
     ctx.router = router!.name;
+    ctx.accessLogs = router!.accessLogs;
+    ctx.metrics = router!.metrics;
     this.#inFlight++;
     conn.begin(req, ctx);
     if (this.#limits && this.#lastOnConnection(socket)) conn.closeAfterResponse();
@@ -303,6 +305,8 @@ export class HttpEntrypoint implements FastLaneHost {
       return;
     }
     ctx.router = router.name;
+    ctx.accessLogs = router.accessLogs;
+    ctx.metrics = router.metrics;
     try {
       router.handler(req, res, ctx);
     } catch (err) {

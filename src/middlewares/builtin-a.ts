@@ -12,7 +12,9 @@ import { redirectScheme } from './redirectScheme/index.js';
 import { redirectRegex } from './redirectRegex/index.js';
 import { headers } from './headers/index.js';
 import { basicAuth } from './basicAuth/index.js';
-import { ipAllowList } from './ipAllowList/index.js';
+import { digestAuth } from './digestAuth/index.js';
+import { ipAllowList, ipWhiteList } from './ipAllowList/index.js';
+import { encodedCharacters } from './encodedCharacters/index.js';
 
 registerMiddleware(stripPrefix);
 registerMiddleware(stripPrefixRegex);
@@ -23,4 +25,7 @@ registerMiddleware(redirectScheme);
 registerMiddleware(redirectRegex);
 registerMiddleware(headers);
 registerMiddleware(basicAuth);
+registerMiddleware(digestAuth);
 registerMiddleware(ipAllowList);
+registerMiddleware(ipWhiteList);
+registerMiddleware(encodedCharacters);

@@ -151,8 +151,17 @@ export function testEnv(overrides: Partial<MiddlewareEnv> = {}): MiddlewareEnv {
     serviceHandler(name: string): Handler {
       throw new ConfigError('', `service ${name} does not exist`);
     },
+    retain(r) {
+      retained.push(r);
+    },
     ...overrides,
   };
+}
+
+/** Resources middlewares built with testEnv() retained; stopRetained() stops them (test cleanup). */
+const retained: Array<{ stop(): void }> = [];
+export function stopRetained(): void {
+  for (const r of retained.splice(0)) r.stop();
 }
 
 /**

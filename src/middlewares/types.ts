@@ -20,6 +20,11 @@ export interface MiddlewareEnv {
   serviceHandler(name: string): Handler;
   /** Working directory for relative file paths (htpasswd usersFile, error pages …). */
   readonly cwd: string;
+  /**
+   * retain registers something the middleware holds (a connection pool, a client) to be stopped
+   * when the snapshot that built it is retired, once its last requests are done.
+   */
+  retain(resource: { stop(): void }): void;
 }
 
 export interface MiddlewareFactory<O = unknown> {

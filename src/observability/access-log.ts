@@ -99,6 +99,8 @@ export class AccessLog {
 
   /** log records one finished request. Bound once, so it can be passed as a callback. */
   readonly log = (req: RequestView, ctx: RequestContext): void => {
+    // A router with `observability.accessLogs: false` writes no line.
+    if (!ctx.accessLogs) return;
     const ms = performance.now() - ctx.start;
     if (this.#filtered && !this.#keep(ctx.status, retriesOf(ctx), ms)) return;
     this.#buffer += this.#opts.format === 'json' ? this.#json(req, ctx, ms) : this.#clf(req, ctx, ms);
@@ -156,7 +158,7 @@ export class AccessLog {
       case 'ClientPort':
         return String(ctx.remotePort);
       case 'ClientUsername':
-        return clientUser(req);
+        return ctx.user ?? clientUser(req);
       case 'RequestHost':
         return ctx.host;
       case 'RequestPort':
@@ -222,7 +224,7 @@ export class AccessLog {
     const duration = Math.round(ms);
     const err = ctx.errorText !== null && this.#clfMode('GantryError') === 'keep' ? ` error="${ctx.errorText.replace(/"/g, "'")}"` : '';
     return (
-      `${f('ClientHost', ctx.remoteAddr)} - ${f('ClientUsername', clientUser(req) ?? '-')} [${clfDate(new Date(Date.now() - ms))}] ` +
+      `${f('ClientHost', ctx.remoteAddr)} - ${f('ClientUsername', ctx.user ?? clientUser(req) ?? '-')} [${clfDate(new Date(Date.now() - ms))}] ` +
       `"${f('RequestMethod', req.method ?? '-')} ${f('RequestPath', target)} ${f('RequestProtocol', `HTTP/${req.httpVersion}`)}" ` +
       `${f('DownstreamStatus', String(ctx.status))} - "${ref}" "${ua}" 1 "${f('RouterName', ctx.router ?? '-')}" "${f('ServiceURL', ctx.server ?? '-')}" ${duration}ms${err}\n`
     );

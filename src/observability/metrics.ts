@@ -108,6 +108,8 @@ export class Metrics {
 
   /** observe is the entrypoint's finish observer; bound once so it can be passed as a callback. */
   readonly observe = (req: RequestView, ctx: RequestContext): void => {
+    // A router with `observability.metrics: false` is not counted.
+    if (!ctx.metrics) return;
     const seconds = (performance.now() - ctx.start) / 1000;
     const router = ctx.router ?? '';
     const code = ctx.status;

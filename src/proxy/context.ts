@@ -42,6 +42,8 @@ export class RequestContext {
   /** Extra attempts granted by the retry middleware (0 = only the connect-failure retry). */
   retryAttempts: number;
   retryInitialIntervalMs: number;
+  /** After this time (performance.now() ms) the retry middleware grants no more attempts; 0: no limit. */
+  retryDeadline: number;
   /** Attempts made beyond the first (for the access log's retryAttempts filter). */
   retries: number;
   /** Original (pre-rewrite) path, for X-Forwarded-Prefix and logs. */
@@ -50,6 +52,11 @@ export class RequestContext {
   strippedPrefix: string;
   /** Error text when the request ended in a Gantry-made error (for logs). */
   errorText: string | null;
+  /** The user an authentication middleware recognised (digestAuth, forwardAuth's headerField), for the access log. */
+  user: string | null;
+  /** The router's observability switches (Traefik's `observability.accessLogs` / `.metrics`); true by default. */
+  accessLogs: boolean;
+  metrics: boolean;
   /** Response modifiers registered by middlewares, applied (last registered first) before the head is written. */
   responseModifiers: ResponseModifier[] | null;
 
@@ -73,10 +80,14 @@ export class RequestContext {
     this.bodyStarted = false;
     this.retryAttempts = 0;
     this.retryInitialIntervalMs = 0;
+    this.retryDeadline = 0;
     this.retries = 0;
     this.originalPath = path;
     this.strippedPrefix = '';
     this.errorText = null;
+    this.user = null;
+    this.accessLogs = true;
+    this.metrics = true;
     this.responseModifiers = null;
   }
 

@@ -44,6 +44,8 @@ export interface LoadBalancerOptions {
   fastLane?: boolean;
   /** The servers transport (timeouts, TLS, pools); the registry's default when not given. */
   transport?: UpstreamTransport;
+  /** Record each answer's time to first byte on its server (the leasttime strategy reads it). */
+  measureResponseTime?: boolean;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -56,6 +58,7 @@ export class LoadBalancerService {
   readonly registry: UpstreamRegistry;
   readonly transport: UpstreamTransport;
   readonly fastLane: boolean;
+  readonly measureResponseTime: boolean;
   /** handle is the service's Handler (bound once, not per request). */
   readonly handle: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
 
@@ -65,6 +68,7 @@ export class LoadBalancerService {
     this.registry = registry;
     this.transport = opts.transport ?? registry.defaultTransport;
     this.fastLane = opts.fastLane ?? false;
+    this.measureResponseTime = opts.measureResponseTime ?? false;
     this.handle = (req, res, ctx) => this.forward(req, res, ctx, null, 0, null);
   }
 
@@ -74,7 +78,7 @@ export class LoadBalancerService {
     // Every available server was tried already (a one-server service, say). Attempts the retry
     // middleware granted go to them again, as Traefik's retry does over its whole load balancer;
     // the built-in connect-failure retry stays "once on another server" (DESIGN.md).
-    if (server === null && tried !== null && ctx.retryAttempts > 0) server = this.balancer.pick(req, res, ctx, null);
+    if (server === null && tried !== null && grantedAttempts(ctx) > 0) server = this.balancer.pick(req, res, ctx, null);
     if (server === null) {
       if (lastFailure !== null) return sendError(res, ctx, lastFailure.kind, lastFailure.detail);
       return sendError(res, ctx, 'noServer', `service ${this.opts.name} has no available server`);
@@ -123,6 +127,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly hasBody: boolean;
   /** Response bytes are counted here for body-memory.ts (Gantry's own client counts its own). */
   readonly countBody: boolean;
+  /** When the request was dispatched (performance.now()), for leasttime; 0 when not measured. */
+  sentAt: number;
 
   constructor(svc: LoadBalancerService, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, server: UpstreamServer, tried: Set<UpstreamServer> | null, attempt: number) {
     this.svc = svc;
@@ -141,6 +147,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.ended = false;
     this.hasBody = hasRequestBody(req);
     this.countBody = !svc.transport.ownClient(server);
+    this.sentAt = 0;
   }
 
   start(): void {
@@ -159,6 +166,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       serverName: svc.opts.serverName,
     });
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
+    if (svc.measureResponseTime) this.sentAt = performance.now();
     try {
       svc.transport.pool(server).dispatch(
         // A constant servername keeps undici from reconnecting when the Host changes (registry.ts).
@@ -182,6 +190,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.controller = controller;
     if (statusCode < 200) return; // 1xx informational: Node's server answers Expect itself.
     this.responded = true;
+    if (this.sentAt !== 0) this.server.recordResponseTime(performance.now() - this.sentAt);
     if (this.clientGone) return;
     const out = cleanResponseHeaders(headers as ResponseHeaders);
     writeHead(this.res, this.ctx, statusCode, out);
@@ -260,14 +269,20 @@ class Exchange implements Dispatcher.DispatchHandler {
  * it too, so both paths retry alike).
  */
 export function retriesAllowed(failure: UpstreamFailure, ctx: RequestContext, method: string, hasBody: boolean): number {
+  const granted = grantedAttempts(ctx);
   // The connection could not be made: always one retry elsewhere, plus the retry middleware's.
-  if (!failure.afterSend) return 1 + ctx.retryAttempts;
+  if (!failure.afterSend) return 1 + granted;
   if (ctx.bodyStarted || !IDEMPOTENT.has(method)) return 0;
   // Sent but unanswered. Body-less GET/HEAD get one retry by default, as nginx's
   // proxy_next_upstream does (a pooled connection the server had just closed); the retry
   // middleware extends this to every idempotent method.
   const safeDefault = (method === 'GET' || method === 'HEAD') && !hasBody ? 1 : 0;
-  return Math.max(ctx.retryAttempts, safeDefault);
+  return Math.max(granted, safeDefault);
+}
+
+/** grantedAttempts is what the retry middleware grants, none once its `timeout` has passed. */
+export function grantedAttempts(ctx: RequestContext): number {
+  return ctx.retryDeadline !== 0 && performance.now() >= ctx.retryDeadline ? 0 : ctx.retryAttempts;
 }
 
 /** onClientClose runs with `this` = the ServerResponse; it aborts the upstream side if unfinished. */

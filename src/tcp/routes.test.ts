@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mergeConfigs } from '../watcher/merge.js';
 import { silentLogger } from '../observability/logger.js';
 import { compileTcpRoutes } from './routes.js';
+import type { TcpService } from './service.js';
 
 const router = (service: string) => ({ rule: 'HostSNI(`*`)', service, entryPoints: [service] });
 
@@ -30,7 +31,7 @@ test('TCP services: load balancer and tcp.serversTransports settings, a named tr
   ]);
   const eps = ['plain', 'lbdelay', 'named', 'forever', 'missing'];
   const routes = compileTcpRoutes(merged, eps, silentLogger);
-  const settings = (ep: string) => routes.get(ep)?.plain?.match({ sni: '', clientIP: '127.0.0.1', alpn: [] })?.value.service.settings;
+  const settings = (ep: string) => (routes.get(ep)?.plain?.match({ sni: '', clientIP: '127.0.0.1', alpn: [] })?.value.service as TcpService | undefined)?.settings;
   const cases = [
     { desc: 'defaults', ep: 'plain', want: { dialTimeoutMs: 30_000, terminationDelayMs: 100, dialKeepAliveMs: 15_000, proxyProtocol: null } },
     { desc: 'load balancer terminationDelay (ms) and proxyProtocol', ep: 'lbdelay', want: { dialTimeoutMs: 30_000, terminationDelayMs: 250, dialKeepAliveMs: 15_000, proxyProtocol: 1 } },

@@ -8,11 +8,13 @@ import type { TcpRouterConfig, TcpServiceConfig } from '../config/dynamic/schema
 import type { Logger } from '../observability/logger.js';
 import { RuleSyntaxError } from '../errors.js';
 import { compileTcpRule, TcpRouteTable } from '../router/index.js';
-import type { Element, MergedConfig } from '../watcher/merge.js';
-import { parseServerAddress, TcpService, type TcpServer, type TcpServiceOptions } from './service.js';
+import { qualify, type Element, type MergedConfig } from '../watcher/merge.js';
+import { parseServerAddress, TcpService, TcpWeighted, type TcpServer, type TcpServiceOptions, type TcpTarget } from './service.js';
 import { signedMs } from '../config/dynamic/transports.js';
 import { parseDuration } from '../config/duration.js';
 import { compileTlsClient } from '../upstreams/transport.js';
+import { tcpHealth, TcpHealthChecker } from '../health/tcp.js';
+import { buildGuard, GuardedTarget } from './middlewares.js';
 
 export interface TcpRoute {
   name: string;
@@ -20,7 +22,7 @@ export interface TcpRoute {
   tls: 'passthrough' | 'terminate' | null;
   /** The router's own `tls.options` (terminate), resolved by the TLS manager; null = by SNI, else `default`. */
   tlsOptions: { ref: string; provider: string } | null;
-  service: TcpService;
+  service: TcpTarget;
 }
 
 export interface TcpEntrypointRoutes {
@@ -32,23 +34,52 @@ export interface TcpEntrypointRoutes {
   plainCatchAllOnly: boolean;
 }
 
-export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly string[], logger: Logger, cwd = process.cwd(), defaults: readonly string[] = entrypoints): Map<string, TcpEntrypointRoutes> {
-  const services = new Map<string, TcpService>();
-  const service = (name: string): TcpService => {
+export function compileTcpRoutes(
+  merged: MergedConfig,
+  entrypoints: readonly string[],
+  logger: Logger,
+  cwd = process.cwd(),
+  defaults: readonly string[] = entrypoints,
+  retain: (r: { stop(): void }) => void = () => {},
+): Map<string, TcpEntrypointRoutes> {
+  const services = new Map<string, TcpTarget>();
+  /** Services taking part in health propagation: a load balancer with healthCheck, a weighted one with healthCheck: {}. */
+  const reporting = new Set<string>();
+  const building = new Set<string>();
+  const service = (name: string): TcpTarget => {
     const done = services.get(name);
     if (done !== undefined) return done;
     const el = merged.tcp.services.get(name);
     if (el === undefined) throw new Error(`service "${name}" does not exist`);
     if (el.config === null) throw new Error(`service "${name}" is invalid: ${el.errors.join('; ')}`);
-    let svc: TcpService;
+    if (building.has(name)) throw new Error(`service "${name}" refers to itself`);
+    building.add(name);
     try {
-      svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged, logger, cwd);
+      const c = el.config;
+      let svc: TcpTarget;
+      if (c.weighted !== undefined) {
+        const follow = c.weighted.healthCheck !== undefined;
+        const children = c.weighted.services.map((s) => {
+          const child = qualify(s.name, el.provider);
+          const target = service(child);
+          if (follow && !reporting.has(child)) throw new Error(`service "${el.name}": child service "${child}" has no health check: healthCheck on a weighted service needs one on every child`);
+          return { target, weight: s.weight ?? 1 };
+        });
+        svc = new TcpWeighted(el.name, children, follow);
+        if (follow) reporting.add(name);
+      } else {
+        svc = buildService(el as Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged, logger, cwd, retain);
+        if (c.loadBalancer?.healthCheck !== undefined) reporting.add(name);
+      }
+      services.set(name, svc);
+      return svc;
     } catch (err) {
-      if (el.errors.length === 0) el.errors.push((err as Error).message);
+      const msg = (err as Error).message;
+      if (!el.errors.includes(msg)) el.errors.push(msg);
       throw err;
+    } finally {
+      building.delete(name);
     }
-    services.set(name, svc);
-    return svc;
   };
 
   const byEp = new Map<string, { tls: Array<{ name: string; rule: string; priority: number; value: TcpRoute }>; plain: Array<{ name: string; rule: string; priority: number; value: TcpRoute }> }>();
@@ -58,7 +89,17 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
     try {
       // Checked here so that the error names the router (the table would only skip it).
       compileTcpRule(r.rule);
-      const svc = service(r.service);
+      let svc = service(r.service);
+      const mws = r.middlewares ?? [];
+      if (mws.length > 0) {
+        const guards = mws.map((m) => {
+          const mel = merged.tcp.middlewares.get(m);
+          if (mel === undefined) throw new Error(`middleware "${m}" does not exist`);
+          if (mel.config === null) throw new Error(`middleware "${m}" is invalid: ${mel.errors.join('; ')}`);
+          return { name: m, guard: buildGuard(mel.config, `tcp.middlewares.${m.split('@')[0]}`) };
+        });
+        svc = new GuardedTarget(svc, guards, logger);
+      }
       const mode = r.tls === undefined ? null : r.tls.passthrough === true ? 'passthrough' : 'terminate';
       const tlsOptions = mode === 'terminate' && r.tls?.options !== undefined ? { ref: r.tls.options, provider: el.provider } : null;
       const route: TcpRoute = { name: el.name, tls: mode, tlsOptions, service: svc };
@@ -88,9 +129,9 @@ export function compileTcpRoutes(merged: MergedConfig, entrypoints: readonly str
   return out;
 }
 
-function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged: MergedConfig, logger: Logger, cwd: string): TcpService {
+function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig }, merged: MergedConfig, logger: Logger, cwd: string, retain: (r: { stop(): void }) => void): TcpService {
   const lb = el.config.loadBalancer;
-  if (lb === undefined) throw new Error(`service "${el.name}": only loadBalancer TCP services are supported`);
+  if (lb === undefined) throw new Error(`service "${el.name}" has no type`);
   const servers: TcpServer[] = [];
   for (const s of lb.servers ?? []) {
     const a = parseServerAddress(s.address);
@@ -101,8 +142,14 @@ function buildService(el: Element<TcpServiceConfig> & { config: TcpServiceConfig
     }
     servers.push({ address: s.address, host: a.host, port: a.port, weight: s.weight ?? 1, tls: s.tls === true });
   }
+  let healthy: ((address: string) => boolean) | undefined;
+  if (lb.healthCheck !== undefined) {
+    const checker = new TcpHealthChecker(el.name, servers, lb.healthCheck, logger.child({ service: el.name }));
+    retain(checker);
+    healthy = (address) => tcpHealth.healthy(address);
+  }
   let proxyProtocol: 1 | 2 | null = lb.proxyProtocol?.version ?? (lb.proxyProtocol ? 2 : null);
-  const opts: TcpServiceOptions = { terminationDelayMs: lb.terminationDelay };
+  const opts: TcpServiceOptions = { terminationDelayMs: lb.terminationDelay, healthy };
   const ref = lb.serversTransport;
   if (ref !== undefined && ref !== '' && ref !== 'default@internal') {
     // As in Traefik, a named transport's terminationDelay and proxyProtocol replace the load

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import { buildProxyHeader, type ProxyAddresses } from './proxy-protocol.js';
 import { Tunnel } from '../proxy/tunnel.js';
+import { SmoothWeighted } from '../balancer/wrr.js';
 
 /** Dial timeout for TCP servers (Traefik's TCP serversTransport default). */
 export const TCP_DIAL_TIMEOUT_MS = 30_000;
@@ -38,9 +39,19 @@ export interface TcpServiceOptions {
   dialKeepAliveMs?: number;
   /** TLS to the servers marked `tls` (null: Node's roots, the address's host name). */
   tls?: TlsClientOptions | null;
+  /** Whether a server passes its health checks (healthCheck); absent: every server counts. */
+  healthy?: (address: string) => boolean;
 }
 
-export class TcpService {
+/** TcpTarget is what a TCP router forwards a connection to: a load balancer or a weighted service. */
+export interface TcpTarget {
+  readonly name: string;
+  serve(client: Duplex, head: Buffer | null, addrs: ProxyAddresses, router: string): void;
+  /** up: some server could take a connection now (by the health checks). */
+  up(): boolean;
+}
+
+export class TcpService implements TcpTarget {
   readonly name: string;
   readonly servers: readonly TcpServer[];
   readonly proxyProtocol: 1 | 2 | null;
@@ -50,6 +61,8 @@ export class TcpService {
   readonly #terminationDelayMs: number;
   readonly #keepAliveMs: number;
   readonly #tls: TlsClientOptions | null;
+  /** Whether a server passes its health checks (healthCheck); null: every server counts. */
+  readonly #healthy: ((address: string) => boolean) | null;
 
   constructor(name: string, servers: TcpServer[], proxyProtocol: 1 | 2 | null, logger: Logger, opts: TcpServiceOptions = {}) {
     this.name = name;
@@ -61,6 +74,7 @@ export class TcpService {
     this.#terminationDelayMs = opts.terminationDelayMs ?? TCP_TERMINATION_DELAY_MS;
     this.#keepAliveMs = opts.dialKeepAliveMs ?? TCP_KEEPALIVE_MS;
     this.#tls = opts.tls ?? null;
+    this.#healthy = opts.healthy ?? null;
   }
 
   /** settings are the resolved connection settings (for the API and tests). */
@@ -77,13 +91,18 @@ export class TcpService {
     return { socket: tls.connect({ ...base, ...tlsConnectOptions(t, s.host) }), ready: 'secureConnect' };
   }
 
-  /** pick is smooth weighted round robin (nginx); -1 when there is no server with weight. */
+  up(): boolean {
+    return this.servers.some((s) => s.weight > 0 && (this.#healthy === null || this.#healthy(s.address)));
+  }
+
+  /** pick is smooth weighted round robin (nginx) over healthy servers; -1 when there is none. */
   pick(skip: ReadonlySet<number>): number {
     let total = 0;
     let best = -1;
+    const healthy = this.#healthy;
     for (let i = 0; i < this.servers.length; i++) {
       const w = this.servers[i]!.weight;
-      if (w <= 0 || skip.has(i)) continue;
+      if (w <= 0 || skip.has(i) || (healthy !== null && !healthy(this.servers[i]!.address))) continue;
       this.#current[i]! += w;
       total += w;
       if (best < 0 || this.#current[i]! > this.#current[best]!) best = i;
@@ -144,6 +163,43 @@ export class TcpService {
 }
 
 function noop(): void {}
+
+/**
+ * TcpWeighted splits connections between TCP services by weight (Traefik's tcp `weighted`), with
+ * the smooth round-robin of the HTTP balancers. With `healthCheck: {}`, a child that is down is
+ * skipped while another is up.
+ */
+export class TcpWeighted implements TcpTarget {
+  readonly name: string;
+  readonly #children: readonly TcpTarget[];
+  readonly #wrr: SmoothWeighted;
+  readonly #eligible: Uint8Array;
+  readonly #followHealth: boolean;
+
+  constructor(name: string, children: ReadonlyArray<{ target: TcpTarget; weight: number }>, followHealth: boolean) {
+    this.name = name;
+    this.#children = children.map((c) => c.target);
+    this.#wrr = new SmoothWeighted(children.map((c) => c.weight));
+    this.#eligible = new Uint8Array(children.length);
+    this.#followHealth = followHealth;
+  }
+
+  up(): boolean {
+    return !this.#followHealth || this.#children.some((c) => c.up());
+  }
+
+  serve(client: Duplex, head: Buffer | null, addrs: ProxyAddresses, router: string): void {
+    const e = this.#eligible;
+    for (let i = 0; i < e.length; i++) e[i] = !this.#followHealth || this.#children[i]!.up() ? 1 : 0;
+    let i = this.#wrr.next(e);
+    if (i === -1) i = this.#wrr.next(e.fill(1));
+    if (i === -1) {
+      client.destroy();
+      return;
+    }
+    this.#children[i]!.serve(client, head, addrs, router);
+  }
+}
 
 /** parseServerAddress reads `host:port` / `[v6]:port`; null when it is not one. */
 export function parseServerAddress(address: string): { host: string; port: number } | null {

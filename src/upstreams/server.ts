@@ -3,6 +3,9 @@
  * (Caddy's hosts.go habit): in-flight count and health survive a reload. Servers are shared through
  * the UpstreamRegistry, keyed by URL, and reference-counted by the snapshots that use them.
  */
+/** How many response times the leasttime strategy averages per server (Traefik's sampleSize). */
+export const RESPONSE_SAMPLES = 100;
+
 export class UpstreamServer {
   /** The server URL as configured (`http://127.0.0.1:9001`). */
   readonly url: string;
@@ -25,6 +28,14 @@ export class UpstreamServer {
   draining: boolean;
   /** Snapshots that currently reference this server. */
   refs: number;
+  /**
+   * Time to first response byte of the last RESPONSE_SAMPLES answers, in ms, for the leasttime
+   * strategy (Traefik keeps the same window); null until a leasttime service measures it.
+   */
+  #ttfb: Float64Array | null;
+  #ttfbNext: number;
+  #ttfbCount: number;
+  #ttfbSum: number;
 
   constructor(url: string) {
     const u = new URL(url);
@@ -39,6 +50,25 @@ export class UpstreamServer {
     this.ejections = 0;
     this.draining = false;
     this.refs = 0;
+    this.#ttfb = null;
+    this.#ttfbNext = 0;
+    this.#ttfbCount = 0;
+    this.#ttfbSum = 0;
+  }
+
+  /** recordResponseTime adds one time-to-first-byte sample (ms). */
+  recordResponseTime(ms: number): void {
+    const ring = (this.#ttfb ??= new Float64Array(RESPONSE_SAMPLES));
+    if (this.#ttfbCount < RESPONSE_SAMPLES) this.#ttfbCount++;
+    else this.#ttfbSum -= ring[this.#ttfbNext]!;
+    ring[this.#ttfbNext] = ms;
+    this.#ttfbSum += ms;
+    this.#ttfbNext = (this.#ttfbNext + 1) % RESPONSE_SAMPLES;
+  }
+
+  /** averageResponseTime is the mean of the samples (ms), 0 with none: an unmeasured server is tried first. */
+  averageResponseTime(): number {
+    return this.#ttfbCount === 0 ? 0 : this.#ttfbSum / this.#ttfbCount;
   }
 
   /** available: healthy by the active check, not ejected by passive checks, not draining. */

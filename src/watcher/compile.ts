@@ -12,8 +12,10 @@ import { LoadBalancerService, type PassiveHealth } from '../proxy/forward.js';
 import type { UpstreamRegistry, UpstreamTransport } from '../upstreams/registry.js';
 import { compileServersTransport } from '../upstreams/transport.js';
 import type { UpstreamServer } from '../upstreams/server.js';
-import { createBalancer, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
+import { createBalancer, createFailoverHandler, createHrwHandler, createMirroringHandler, createWeightedHandler, hasAvailableServer } from '../balancer/index.js';
 import { DEFAULT_MIRROR_MAX_BODY } from '../balancer/mirroring.js';
+import { DEFAULT_FAILOVER_MAX_BODY } from '../balancer/failover.js';
+import { StatusRanges } from '../middlewares/errors/index.js';
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,6 +25,9 @@ import { Snapshot, SnapshotResources, type CompiledRouter, type EntrypointInfo }
 import { createStaticHandler } from '../services/static/index.js';
 import { ActiveHealthChecker, type HealthCheckRegistry } from '../health/active.js';
 import { compileTcpRoutes } from '../tcp/routes.js';
+import { childDispatcher, type ChildRoute } from './children.js';
+import { WindowedPassiveHealth } from '../health/passive-window.js';
+import { parseDuration } from '../config/duration.js';
 
 export interface CompileDeps {
   registry: UpstreamRegistry;
@@ -75,6 +80,16 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     return t;
   };
 
+  /**
+   * Each built service's health as its parents see it: `up` tells whether it could answer now;
+   * `reports` whether it takes part in Traefik's health propagation (a loadBalancer with a
+   * healthCheck, or a service of services with `healthCheck: {}`). A parent with
+   * `healthCheck: {}` needs every child to report, as in Traefik.
+   */
+  const health = new Map<string, { up: () => boolean; reports: boolean } | null>();
+  /** Load-balancer services wrapped in service-level middlewares: the fast lane must not skip them. */
+  const wrapped = new Set<string>();
+
   const serviceHandler = (name: string): Handler => {
     const done = services.get(name) ?? deps.internal?.services.get(name);
     if (done !== undefined) return done;
@@ -97,22 +112,69 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
 
   const buildService = (el: Element<HttpServiceConfig> & { config: HttpServiceConfig }): Handler => {
     const c = el.config;
+    let h = buildServiceType(el);
+    // Service-level middlewares run after the router's (Traefik v3.7); the health stays the service's.
+    const mws = c.middlewares ?? [];
+    if (mws.length > 0) wrapped.add(el.name);
+    for (let i = mws.length - 1; i >= 0; i--) h = buildMiddleware(qualify(mws[i]!, el.provider), h, []);
+    return h;
+  };
+
+  /** childHealth returns a child's health, or throws when `parentWantsIt` and the child reports none. */
+  const childHealth = (parent: string, kind: string, child: string, parentWantsIt: boolean): (() => boolean) | null => {
+    const h = health.get(child) ?? null;
+    if (parentWantsIt && (h === null || !h.reports)) {
+      throw new ConfigError('', `child service "${child}" of ${kind} service "${parent}" has no health check: healthCheck on a ${kind} service needs one on every child (a loadBalancer healthCheck, or healthCheck: {})`);
+    }
+    return h === null ? null : h.up;
+  };
+
+  const buildServiceType = (el: Element<HttpServiceConfig> & { config: HttpServiceConfig }): Handler => {
+    const c = el.config;
     if (c.loadBalancer) return buildLoadBalancer(el.name, c.loadBalancer);
     if (c.weighted) {
-      const children = c.weighted.services.map((s) => {
+      const w = c.weighted;
+      const wants = w.healthCheck !== undefined;
+      const children = w.services.map((s) => {
         const handler = serviceHandler(s.name);
-        // A load-balancer child with no available server is skipped while another child can
-        // answer (Traefik's health propagation to a weighted service); other kinds always count.
-        const lb = lbServices.get(s.name);
-        const available = lb === undefined ? undefined : () => hasAvailableServer(lb.balancer);
-        return { name: s.name, handler, weight: s.weight ?? 1, available };
+        // A child that cannot answer is skipped while another can (Traefik's health propagation
+        // to a weighted service); load balancers always tell, other kinds with healthCheck: {}.
+        const up = childHealth(el.name, 'weighted', s.name, wants);
+        return { name: s.name, handler, weight: s.weight ?? 1, available: up ?? undefined };
       });
-      return createWeightedHandler(children, c.weighted.sticky?.cookie, el.name, deps.stickySecret);
+      const ups = children.map((ch) => ch.available);
+      health.set(el.name, wants ? { up: () => ups.some((f) => f === undefined || f()), reports: true } : null);
+      return createWeightedHandler(children, w.sticky?.cookie, el.name, deps.stickySecret);
+    }
+    if (c.highestRandomWeight) {
+      const w = c.highestRandomWeight;
+      const wants = w.healthCheck !== undefined;
+      const children = w.services.map((s) => ({ name: s.name, handler: serviceHandler(s.name), weight: s.weight ?? 1, available: childHealth(el.name, 'highestRandomWeight', s.name, wants) }));
+      const built = createHrwHandler(children, el.name);
+      health.set(el.name, wants ? { up: built.up, reports: true } : null);
+      return built.handler;
     }
     if (c.mirroring) {
       const main = serviceHandler(c.mirroring.service);
+      const wants = c.mirroring.healthCheck !== undefined;
+      // A mirroring service is as healthy as its main service (Traefik propagates the main's status only).
+      const up = childHealth(el.name, 'mirroring', c.mirroring.service, wants);
+      health.set(el.name, wants ? { up: up ?? (() => true), reports: true } : null);
       const mirrors = (c.mirroring.mirrors ?? []).map((m) => ({ handler: serviceHandler(m.name), percent: m.percent ?? 0 }));
       return createMirroringHandler(main, mirrors, c.mirroring.maxBodySize ?? DEFAULT_MIRROR_MAX_BODY, { mirrorBody: c.mirroring.mirrorBody ?? true, logger: deps.logger.child({ service: el.name }) });
+    }
+    if (c.failover) {
+      const f = c.failover;
+      const main = serviceHandler(f.service);
+      const fallback = serviceHandler(f.fallback);
+      const statuses = f.errors?.status !== undefined && f.errors.status.length > 0 ? new StatusRanges(f.errors.status, `http.services.${el.name}.failover.errors.status`) : null;
+      // Without status-based failover, only the main service's health can send to the fallback.
+      const mainUp = childHealth(el.name, 'failover', f.service, statuses === null);
+      const wants = f.healthCheck !== undefined;
+      const fallbackUp = wants ? childHealth(el.name, 'failover', f.fallback, true) : null;
+      const built = createFailoverHandler({ name: el.name, main, fallback, mainUp, fallbackUp, statuses, maxBodyBytes: f.errors?.maxRequestBodyBytes ?? DEFAULT_FAILOVER_MAX_BODY });
+      health.set(el.name, wants ? { up: built.up, reports: true } : null);
+      return built.handler;
     }
     if (c.static) return createStaticHandler(c.static, deps.cwd, el.name);
     throw new ConfigError('', 'service has no type');
@@ -137,15 +199,21 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         name,
         passHostHeader: lb.passHostHeader ?? true,
         serverName,
-        health: deps.health,
+        health:
+          lb.passiveHealthCheck === undefined
+            ? deps.health
+            : new WindowedPassiveHealth(lb.passiveHealthCheck.maxFailedAttempts ?? 1, parseDuration(lb.passiveHealthCheck.failureWindow ?? '10s') || 10_000, deps.logger.child({ service: name })),
         onDone: deps.onDone,
-        fastLane: lb.sticky === undefined && servers.every((s) => transport.ownClient(s.server)),
+        // leasttime measures every answer's first byte, which only the general path does.
+        fastLane: lb.sticky === undefined && lb.strategy !== 'leasttime' && servers.every((s) => transport.ownClient(s.server)),
+        measureResponseTime: lb.strategy === 'leasttime',
         transport,
       },
       balancer,
       deps.registry,
     );
     lbServices.set(name, svc);
+    health.set(name, { up: () => hasAvailableServer(balancer), reports: lb.healthCheck !== undefined });
     return svc.handle;
   };
 
@@ -169,6 +237,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       logger: deps.logger.child({ middleware: name }),
       serviceHandler: (svc: string) => serviceHandler(qualify(svc, el.provider)),
       cwd: deps.cwd,
+      retain: (r) => resources.stoppers.push(r),
     };
     try {
       const parsed = factory.schema.parse(options);
@@ -180,20 +249,63 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     }
   };
 
+  // Multi-layer routing (Traefik v3.7): children are reached through their parents, never directly.
+  const childrenOf = new Map<string, Element<HttpRouterConfig>[]>();
+  for (const el of merged.http.routers.values()) {
+    for (const parent of el.config?.parentRefs ?? []) {
+      if (!merged.http.routers.has(parent)) {
+        el.errors.push(`http.routers.${el.name.split('@')[0]}.parentRefs: parent router "${parent}" does not exist`);
+        continue;
+      }
+      const list = childrenOf.get(parent);
+      if (list === undefined) childrenOf.set(parent, [el]);
+      else list.push(el);
+    }
+  }
+
+  /** routerHandler builds a router's handler: middlewares, then its service or its child routers. */
+  const routerHandler = (el: Element<HttpRouterConfig>, stack: readonly string[]): { handler: Handler; direct: LoadBalancerService | null } => {
+    const r = el.config!;
+    if (stack.includes(el.name)) throw new ConfigError('', `parentRefs loop: ${[...stack, el.name].join(' -> ')}`);
+    const kids = childrenOf.get(el.name) ?? [];
+    let handler: Handler;
+    let direct: LoadBalancerService | null = null;
+    if (r.service !== undefined) {
+      if (kids.length > 0) throw new ConfigError('', `has a service and child routers (${kids.map((k) => k.name).join(', ')}): a parent router must not have a service`);
+      handler = serviceHandler(r.service);
+      direct = (r.middlewares ?? []).length === 0 && !wrapped.has(r.service) ? (lbServices.get(r.service) ?? null) : null;
+    } else {
+      if (kids.length === 0) throw new ConfigError('', 'has no service, and no router names it in parentRefs');
+      const entries: Array<{ name: string; rule: string; priority: number; value: ChildRoute }> = [];
+      for (const k of kids) {
+        if (k.config === null) continue;
+        try {
+          entries.push({ name: k.name, rule: k.config.rule, priority: k.config.priority ?? 0, value: { name: k.name, handler: routerHandler(k, [...stack, el.name]).handler } });
+        } catch (err) {
+          const msg = `http.routers.${k.name.split('@')[0]}: ${errorText(err)}`;
+          if (!k.errors.includes(msg)) k.errors.push(msg);
+        }
+      }
+      if (entries.length === 0) throw new ConfigError('', 'none of its child routers can be built');
+      handler = childDispatcher(new RouteTable(entries), el.name);
+    }
+    const mws = r.middlewares ?? [];
+    for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
+    return { handler, direct };
+  };
+
   // Routers: build each one alone; a failure disables that router only.
   const perEntrypoint = new Map<string, CompiledRouter[]>();
   for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
   // Traefik: when some entrypoints are asDefault, routers without entryPoints go only to those.
   const defaultEps = deps.entrypoints.some((e) => e.asDefault === true) ? deps.entrypoints.filter((e) => e.asDefault === true) : deps.entrypoints;
   for (const el of merged.http.routers.values()) {
-    if (el.config === null) continue;
+    if (el.config === null || el.config.parentRefs !== undefined) continue;
     const r: HttpRouterConfig = el.config;
     try {
       const compiled = compileHttpRule(r.rule);
-      let own = serviceHandler(r.service);
+      const { handler: own, direct: ownDirect } = routerHandler(el, []);
       const mws = r.middlewares ?? [];
-      for (let i = mws.length - 1; i >= 0; i--) own = buildMiddleware(mws[i]!, own, []);
-      const ownDirect = mws.length === 0 ? (lbServices.get(r.service) ?? null) : null;
       // The entrypoint's middlewares go in front of the router's own, built once per list.
       const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; names: string[] }>();
       const chainFor = (epMws: readonly string[]) => {
@@ -211,6 +323,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       const tls = r.tls !== undefined;
       const eps = r.entryPoints ?? defaultEps.filter((e) => e.tls === tls).map((e) => e.name);
       const using: string[] = [];
+      const obs = r.observability;
       for (const epName of eps) {
         const ep = deps.entrypoints.find((e) => e.name === epName);
         if (ep === undefined) {
@@ -227,7 +340,18 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
           continue;
         }
         using.push(epName);
-        perEntrypoint.get(epName)!.push({ name: el.name, rule: r.rule, priority: r.priority ?? 0, handler: chain.handler, direct: chain.direct, compiled, service: r.service, middlewares: chain.names });
+        perEntrypoint.get(epName)!.push({
+          name: el.name,
+          rule: r.rule,
+          priority: r.priority ?? 0,
+          handler: chain.handler,
+          direct: chain.direct,
+          compiled,
+          service: r.service ?? '',
+          middlewares: chain.names,
+          accessLogs: obs?.accessLogs ?? true,
+          metrics: obs?.metrics ?? true,
+        });
       }
       (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
       if (using.length === 0 && el.errors.length === 0) el.errors.push('no entryPoint to serve this router on');
@@ -235,12 +359,29 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       el.errors.push(`http.routers.${el.name.split('@')[0]}: ${errorText(err)}`);
     }
   }
+  // A child is served where its parents are.
+  const usingOf = (el: Element<HttpRouterConfig>, depth: number): string[] => {
+    const own = (el as Element<HttpRouterConfig> & { using?: string[] }).using;
+    if (own !== undefined || depth > 32) return own ?? [];
+    const out = new Set<string>();
+    for (const p of el.config?.parentRefs ?? []) {
+      const parent = merged.http.routers.get(p);
+      if (parent !== undefined) for (const ep of usingOf(parent, depth + 1)) out.add(ep);
+    }
+    return [...out];
+  };
+  for (const el of merged.http.routers.values()) {
+    if (el.config?.parentRefs === undefined) continue;
+    const using = usingOf(el, 0);
+    (el as Element<HttpRouterConfig> & { using?: string[] }).using = using;
+    if (using.length === 0 && el.errors.length === 0) el.errors.push(`http.routers.${el.name.split('@')[0]}: not reachable (no parent router that is served leads to it)`);
+  }
 
   for (const r of deps.internal?.routers ?? []) {
     const handler = deps.internal!.services.get(r.service);
     if (handler === undefined) continue;
     const compiled = compileHttpRule(r.rule);
-    for (const ep of r.entryPoints) perEntrypoint.get(ep)?.push({ name: r.name, rule: r.rule, priority: r.priority, handler, direct: null, compiled, service: r.service });
+    for (const ep of r.entryPoints) perEntrypoint.get(ep)?.push({ name: r.name, rule: r.rule, priority: r.priority, handler, direct: null, compiled, service: r.service, accessLogs: true, metrics: true });
   }
 
   // Services no router uses are built too, so their errors show before someone routes to them.
@@ -256,7 +397,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const [ep, routers] of perEntrypoint) {
     tables.set(ep, new RouteTable(routers.map((r) => ({ name: r.name, rule: r.rule, priority: r.priority, value: r }))));
   }
-  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, deps.cwd, defaultEps.map((e) => e.name));
+  const tcp = compileTcpRoutes(merged, deps.entrypoints.map((e) => e.name), deps.logger, deps.cwd, defaultEps.map((e) => e.name), (r) => resources.stoppers.push(r));
   return new Snapshot(
     version,
     tables,

@@ -17,7 +17,7 @@ import type {
   TlsOptionsSchemaConfig,
 } from '../config/dynamic/schema.js';
 import type { ServersTransportSchemaConfig, TcpServersTransportConfig, TlsStoreConfig } from '../config/dynamic/transports.js';
-import { validateDynamic } from '../config/dynamic/validate.js';
+import { canonicalConfig, validateDynamic } from '../config/dynamic/validate.js';
 import { didYouMean } from '../config/suggest.js';
 import type { ConfigMessage, ProviderError } from '../providers/provider.js';
 
@@ -48,6 +48,8 @@ export interface MergedConfig {
     routers: Map<string, Element<TcpRouterConfig>>;
     services: Map<string, Element<TcpServiceConfig>>;
     serversTransports: Map<string, Element<TcpServersTransportConfig>>;
+    /** `{ <type>: options }`, as the TCP middleware schemas parsed them. */
+    middlewares: Map<string, Element<Record<string, unknown>>>;
   };
   tls: {
     certificates: Array<{ provider: string; config: TlsCertificateConfig }>;
@@ -67,7 +69,7 @@ export function qualify(name: string, provider: string): string {
 export function emptyMerged(): MergedConfig {
   return {
     http: { routers: new Map(), services: new Map(), middlewares: new Map(), profiles: new Map(), serversTransports: new Map() },
-    tcp: { routers: new Map(), services: new Map(), serversTransports: new Map() },
+    tcp: { routers: new Map(), services: new Map(), middlewares: new Map(), serversTransports: new Map() },
     tls: { certificates: [], options: new Map(), store: null },
     providerErrors: [],
   };
@@ -79,8 +81,8 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
   const defaultStoreFrom: string[] = [];
   for (const msg of messages) {
     const p = msg.provider;
-    const { config: valid, errors } = validateDynamic(msg.config);
-    const raw: DynamicConfig = msg.config ?? {};
+    const raw = (canonicalConfig(msg.config ?? {}) ?? {}) as DynamicConfig;
+    const { config: valid, errors } = validateDynamic(raw);
     const errorsByPath = new Map<string, string[]>();
     for (const e of errors) {
       const list = errorsByPath.get(e.path) ?? [];
@@ -108,8 +110,9 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     };
     take<HttpRouterConfig>('http', 'routers', merged.http.routers, (r) => ({
       ...r,
-      service: qualify(r.service, p),
+      ...(r.service === undefined ? {} : { service: qualify(r.service, p) }),
       middlewares: r.middlewares?.map((m) => qualify(m, p)),
+      ...(r.parentRefs === undefined ? {} : { parentRefs: r.parentRefs.map((x) => qualify(x, p)) }),
     }));
     take<HttpServiceConfig>('http', 'services', merged.http.services, (s) => qualifyService(s, p));
     take<Record<string, unknown>>('http', 'middlewares', merged.http.middlewares, (m) => qualifyMiddleware(m, p));
@@ -118,6 +121,7 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     take<TcpServiceConfig>('tcp', 'services', merged.tcp.services, (s) => (s.loadBalancer?.serversTransport === undefined ? s : { ...s, loadBalancer: { ...s.loadBalancer, serversTransport: qualify(s.loadBalancer.serversTransport, p) } }));
     take<ServersTransportSchemaConfig>('http', 'serversTransports', merged.http.serversTransports, (t) => t);
     take<TcpServersTransportConfig>('tcp', 'serversTransports', merged.tcp.serversTransports, (t) => t);
+    take<Record<string, unknown>>('tcp', 'middlewares', merged.tcp.middlewares, (m) => m);
     for (const cert of (valid as unknown as DynamicConfig).tls?.certificates ?? []) merged.tls.certificates.push({ provider: p, config: cert as TlsCertificateConfig });
     const store = valid.tls.stores['default'];
     if (store !== undefined) {
@@ -193,7 +197,13 @@ export function applyProfiles(merged: MergedConfig): void {
 
 function qualifyService(s: HttpServiceConfig, p: string): HttpServiceConfig {
   if (s.loadBalancer?.serversTransport !== undefined) s.loadBalancer.serversTransport = qualify(s.loadBalancer.serversTransport, p);
+  if (s.middlewares) s.middlewares = s.middlewares.map((m) => qualify(m, p));
   if (s.weighted) s.weighted.services = s.weighted.services.map((w) => ({ ...w, name: qualify(w.name, p) }));
+  if (s.highestRandomWeight) s.highestRandomWeight.services = s.highestRandomWeight.services.map((w) => ({ ...w, name: qualify(w.name, p) }));
+  if (s.failover) {
+    s.failover.service = qualify(s.failover.service, p);
+    s.failover.fallback = qualify(s.failover.fallback, p);
+  }
   if (s.mirroring) {
     s.mirroring.service = qualify(s.mirroring.service, p);
     s.mirroring.mirrors = s.mirroring.mirrors?.map((m) => ({ ...m, name: qualify(m.name, p) }));

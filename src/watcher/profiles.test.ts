@@ -80,7 +80,7 @@ test('a bare profile name resolves in the router\'s own provider first', () => {
 
 test('a missing, ambiguous or invalid profile disables that router only, with the reason', () => {
   const rest: ConfigMessage = { provider: 'rest', config: { http: { profiles: { internal: { entryPoints: ['web'] } } } } };
-  const bad: ConfigMessage = { provider: 'etcd', config: { http: { profiles: { broken: { entryPoints: 'web', middlewars: [] } } } } };
+  const bad: ConfigMessage = { provider: 'etcd', config: { http: { profiles: { broken: { entryPoints: { web: true }, middlewars: [] } } } } };
   const merged = mergeConfigs([
     file,
     rest,

@@ -59,9 +59,13 @@ export interface CompiledRouter {
   /** The load-balancer service this router forwards to with no middleware between, or null (the fast lane's test). */
   direct: LoadBalancerService | null;
   compiled: CompiledRule;
+  /** The service ('' for a parent router, whose child routers choose one). */
   service: string;
   /** The middlewares in front of the service on this entrypoint, in run order (the entrypoint's, then the router's). */
   middlewares?: readonly string[];
+  /** The router's observability switches (access log line, metrics). */
+  accessLogs: boolean;
+  metrics: boolean;
 }
 
 export class Snapshot {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'etcdAuth' | 'pebble' | 'pebbleEab';
+export type Component = 'docker' | 'swarm' | 'etcd' | 'etcdCluster' | 'etcdAuth' | 'pebble' | 'pebbleEab' | 'redis';
 
 export interface Testbed {
   dir: string;
@@ -79,6 +79,18 @@ export interface Testbed {
     tlsPort: number;
     /** The DNS server Pebble uses (A 127.0.0.1 for every name). */
     dns: string;
+  };
+  redis?: {
+    /** host:port of the plain-TCP listener (default user without password). */
+    address: string;
+    /** host:port of the TLS listener of the same server (client certificates optional). */
+    tlsAddress: string;
+    /** CA that signed the TLS listener's certificate. */
+    ca: string;
+    /** An ACL user with a password. */
+    user: string;
+    password: string;
+    dir: string;
   };
   /** Every KEY=VALUE of the env file. */
   env: Record<string, string>;
@@ -174,6 +186,16 @@ export function loadTestbed(): Testbed {
       hmac: env.GANTRY_TB_PEBBLE_EAB_HMAC ?? '',
     };
   }
+  if (env.GANTRY_TB_REDIS && env.GANTRY_TB_REDIS_DIR) {
+    tb.redis = {
+      address: env.GANTRY_TB_REDIS,
+      tlsAddress: env.GANTRY_TB_REDIS_TLS ?? '',
+      ca: env.GANTRY_TB_REDIS_CA ?? path.join(env.GANTRY_TB_REDIS_DIR, 'ca.pem'),
+      user: env.GANTRY_TB_REDIS_USER ?? '',
+      password: env.GANTRY_TB_REDIS_PASSWORD ?? '',
+      dir: env.GANTRY_TB_REDIS_DIR,
+    };
+  }
   return tb;
 }
 
@@ -237,6 +259,9 @@ function missing(name: Component, tb: Testbed): string | undefined {
       // It resolves names with the pebble component's DNS server.
       if (!tb.pebble || !pidsAlive([path.join(tb.pebble.dir, 'dns.pid')])) return 'the DNS server of the pebble component (used by pebble-eab) is not running';
       return pidsAlive([path.join(tb.pebbleEab.dir, 'pebble.pid')]) ? undefined : 'pebble-eab is not running';
+    case 'redis':
+      if (!tb.redis) return 'redis is not in the test bed env file';
+      return pidsAlive([path.join(tb.redis.dir, 'redis.pid')]) ? undefined : 'redis is not running';
   }
 }
 

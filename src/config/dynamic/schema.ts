@@ -34,14 +34,29 @@ const httpRouterTlsSchema = z.strictObject({
   domains: z.array(tlsDomainSchema).optional(),
 });
 
+/** Per-router observability switches (Traefik v3.4+); tracing is refused by validation (no tracing here). */
+export const routerObservabilitySchema = z.strictObject({
+  accessLogs: z.boolean().optional(),
+  metrics: z.boolean().optional(),
+  tracing: z.boolean().optional(),
+  traceVerbosity: z.enum(['minimal', 'detailed']).optional(),
+});
+
 export const httpRouterSchema = z.strictObject({
   rule: z.string().min(1, 'rule is empty'),
-  service: z.string().min(1, 'service is empty'),
+  /** Required, except on a parent router (one that other routers name in parentRefs). */
+  service: z.string().min(1, 'service is empty').optional(),
   entryPoints: z.array(z.string()).optional(),
   middlewares: z.array(z.string()).optional(),
   priority: z.number().int().min(0).optional(),
   ruleSyntax: z.string().optional(),
   tls: httpRouterTlsSchema.optional(),
+  observability: routerObservabilitySchema.optional(),
+  /**
+   * parentRefs makes this router a child of those routers (Traefik v3.7 multi-layer routing): it
+   * is matched only after a parent matched and ran its middlewares, against the changed request.
+   */
+  parentRefs: z.array(z.string().min(1)).min(1, 'parentRefs is empty').optional(),
   /**
    * profile names an `http.profiles` entry whose settings this router takes where it sets none
    * (`public-https`, or qualified `public-https@file`); resolved by the watcher after merging.
@@ -100,9 +115,12 @@ export const healthCheckSchema = z.strictObject({
 
 export const loadBalancerSchema = z.strictObject({
   servers: z.array(serverSchema).optional(),
-  strategy: z.enum(['wrr', 'p2c']).optional(),
+  /** wrr (default), p2c (least in flight of two), hrw (client IP affinity), leasttime (fastest answer). */
+  strategy: z.enum(['wrr', 'p2c', 'hrw', 'leasttime']).optional(),
   sticky: z.strictObject({ cookie: stickyCookieSchema.optional() }).optional(),
   healthCheck: healthCheckSchema.optional(),
+  /** Traefik's passive check: maxFailedAttempts failures within failureWindow take a server out for failureWindow. */
+  passiveHealthCheck: z.strictObject({ failureWindow: durationSchema.optional(), maxFailedAttempts: z.number().int().min(1).optional() }).optional(),
   passHostHeader: z.boolean().optional(),
   serversTransport: z.string().optional(),
   /**
@@ -113,9 +131,25 @@ export const loadBalancerSchema = z.strictObject({
   responseForwarding: z.strictObject({ flushInterval: signedDurationSchema.optional() }).optional(),
 });
 
+/**
+ * parentHealthCheckSchema is Traefik's `healthCheck: {}` on a service of services (weighted,
+ * highestRandomWeight, mirroring, failover): the service follows its children's health and
+ * reports its own to its parents. It has no options.
+ */
+export const parentHealthCheckSchema = z.strictObject({});
+
+const childServiceSchema = z.strictObject({ name: z.string().min(1), weight: z.number().int().min(0).optional() });
+
 export const weightedSchema = z.strictObject({
-  services: z.array(z.strictObject({ name: z.string().min(1), weight: z.number().int().min(0).optional() })).min(1),
+  services: z.array(childServiceSchema).min(1),
   sticky: z.strictObject({ cookie: stickyCookieSchema.optional() }).optional(),
+  healthCheck: parentHealthCheckSchema.optional(),
+});
+
+/** highestRandomWeight: rendezvous hashing of the client IP over child services (Traefik v3.4+). */
+export const highestRandomWeightSchema = z.strictObject({
+  services: z.array(childServiceSchema).min(1),
+  healthCheck: parentHealthCheckSchema.optional(),
 });
 
 export const mirroringSchema = z.strictObject({
@@ -123,6 +157,23 @@ export const mirroringSchema = z.strictObject({
   mirrors: z.array(z.strictObject({ name: z.string().min(1), percent: z.number().min(0).max(100).optional() })).optional(),
   maxBodySize: z.number().int().optional(),
   mirrorBody: z.boolean().optional(),
+  healthCheck: parentHealthCheckSchema.optional(),
+});
+
+/**
+ * failover: `service` answers while it is up; `fallback` when it is down (by its health checks) or,
+ * with `errors`, when it answers one of the listed statuses.
+ */
+export const failoverSchema = z.strictObject({
+  service: z.string().min(1, 'service is empty'),
+  fallback: z.string().min(1, 'fallback is empty'),
+  healthCheck: parentHealthCheckSchema.optional(),
+  errors: z
+    .strictObject({
+      status: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+      maxRequestBodyBytes: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export const staticSchema = z.strictObject({
@@ -131,15 +182,21 @@ export const staticSchema = z.strictObject({
   spa: z.boolean().optional(),
 });
 
+export const SERVICE_TYPES = ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover', 'static'] as const;
+
 export const httpServiceSchema = z
   .strictObject({
+    /** Middlewares every request to this service goes through, after the router's (Traefik v3.7). */
+    middlewares: z.array(z.string().min(1)).optional(),
     loadBalancer: loadBalancerSchema.optional(),
     weighted: weightedSchema.optional(),
+    highestRandomWeight: highestRandomWeightSchema.optional(),
     mirroring: mirroringSchema.optional(),
+    failover: failoverSchema.optional(),
     static: staticSchema.optional(),
   })
-  .refine((s) => Object.values(s).filter((v) => v !== undefined).length === 1, {
-    message: 'a service needs exactly one of loadBalancer, weighted, mirroring, static',
+  .refine((s) => SERVICE_TYPES.filter((t) => s[t] !== undefined).length === 1, {
+    message: `a service needs exactly one of ${SERVICE_TYPES.join(', ')}`,
   });
 
 /** A middleware is one key naming its type, with that type's options (checked by its factory). */
@@ -164,18 +221,36 @@ export const tcpRouterSchema = z.strictObject({
     .optional(),
 });
 
-export const tcpServiceSchema = z.strictObject({
-  loadBalancer: z
-    .strictObject({
-      servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
-      proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
-      terminationDelay: z.number().optional(),
-      /** A `tcp.serversTransports` name (dial and termination delay, PROXY protocol, TLS to the servers). */
-      serversTransport: z.string().optional(),
-    })
-    .optional(),
-  weighted: z.unknown().optional(),
+/** A TCP load balancer's active check (Traefik v3.5+): connect, optionally send and expect bytes. */
+export const tcpHealthCheckSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).optional(),
+  send: z.string().max(65535).optional(),
+  expect: z.string().max(65535).optional(),
+  interval: durationSchema.optional(),
+  unhealthyInterval: durationSchema.optional(),
+  timeout: durationSchema.optional(),
 });
+
+export const tcpServiceSchema = z
+  .strictObject({
+    loadBalancer: z
+      .strictObject({
+        servers: z.array(z.strictObject({ address: z.string().min(1), weight: z.number().int().min(0).optional(), tls: z.boolean().optional() })).optional(),
+        proxyProtocol: z.strictObject({ version: z.union([z.literal(1), z.literal(2)]).optional() }).optional(),
+        terminationDelay: z.number().optional(),
+        healthCheck: tcpHealthCheckSchema.optional(),
+        /** A `tcp.serversTransports` name (dial and termination delay, PROXY protocol, TLS to the servers). */
+        serversTransport: z.string().optional(),
+      })
+      .optional(),
+    weighted: z
+      .strictObject({
+        services: z.array(childServiceSchema).min(1),
+        healthCheck: parentHealthCheckSchema.optional(),
+      })
+      .optional(),
+  })
+  .refine((s) => (s.loadBalancer === undefined) !== (s.weighted === undefined), { message: 'a TCP service needs exactly one of loadBalancer, weighted' });
 
 export const tlsCertificateSchema = z.strictObject({
   certFile: z.string().min(1),
@@ -217,6 +292,8 @@ export type HealthCheckConfig = z.infer<typeof healthCheckSchema>;
 export type StickyCookieConfig = z.infer<typeof stickyCookieSchema>;
 export type WeightedConfig = z.infer<typeof weightedSchema>;
 export type MirroringConfig = z.infer<typeof mirroringSchema>;
+export type HighestRandomWeightConfig = z.infer<typeof highestRandomWeightSchema>;
+export type FailoverConfig = z.infer<typeof failoverSchema>;
 export type StaticConfig = z.infer<typeof staticSchema>;
 export type HttpMiddlewareConfig = Record<string, unknown>;
 export type TcpRouterConfig = z.infer<typeof tcpRouterSchema>;

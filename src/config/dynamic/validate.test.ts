@@ -63,7 +63,7 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
       desc: 'router missing its service',
       patch: (c) => delete c.http.routers.demo.service,
       path: 'http.routers.demo',
-      message: 'http.routers.demo.service: required',
+      message: "http.routers.demo.service: required (only a parent router, named by another router's parentRefs, has none)",
       gone: (c) => c.http.routers.demo,
     },
     {
@@ -75,9 +75,9 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
     },
     {
       desc: 'unsupported rule syntax',
-      patch: (c) => (c.http.routers.demo.ruleSyntax = 'v2'),
+      patch: (c) => (c.http.routers.demo.ruleSyntax = 'v1'),
       path: 'http.routers.demo',
-      message: 'http.routers.demo.ruleSyntax: rule syntax "v2" is not supported (only v3)',
+      message: 'http.routers.demo.ruleSyntax: rule syntax "v1" is not supported (use v3, or v2 for Traefik v2 rules)',
       gone: (c) => c.http.routers.demo,
     },
     {
@@ -96,9 +96,9 @@ test('a bad element is dropped and reported with its path; the rest stays', () =
     },
     {
       desc: 'misspelt service kind',
-      patch: (c) => (c.http.services['go-demo'] = { loadbalancer: {} }),
+      patch: (c) => (c.http.services['go-demo'] = { loadBalancr: {} }),
       path: 'http.services.go-demo',
-      message: 'http.services.go-demo.loadbalancer: unknown option (did you mean loadBalancer?)',
+      message: 'http.services.go-demo.loadBalancr: unknown option (did you mean loadBalancer?)',
       gone: (c) => c.http.services['go-demo'],
     },
     {
@@ -197,18 +197,71 @@ test('profiles: validated element by element, each error with its path; their mi
   const input = structuredClone(good) as any;
   input.http.profiles = {
     'public-https': { entryPoints: ['websecure'], middlewares: ['strip', 'nope'], tls: { certResolver: 'le' }, priority: 3 },
-    typo: { entrypoints: ['web'] },
-    badTls: { tls: { certresolver: 'le' } },
+    typo: { entrypoint: ['web'] },
+    badTls: { tls: { certResolvr: 'le' } },
+    // Option names match case-insensitively, as in Traefik's file provider.
+    casing: { entrypoints: ['web'], TLS: { certresolver: 'le' } },
   };
   input.http.routers.demo.profile = 'public-https';
   const { config, errors } = validateDynamic(input);
   assert.deepEqual(errors, [
-    { path: 'http.profiles.typo', message: 'http.profiles.typo.entrypoints: unknown option (did you mean entryPoints?)' },
-    { path: 'http.profiles.badTls', message: 'http.profiles.badTls.tls.certresolver: unknown option (did you mean certResolver?)' },
+    { path: 'http.profiles.typo', message: 'http.profiles.typo.entrypoint: unknown option (did you mean entryPoints?)' },
+    { path: 'http.profiles.badTls', message: 'http.profiles.badTls.tls.certResolvr: unknown option (did you mean certResolver?)' },
   ]);
-  assert.deepEqual(Object.keys(config.http.profiles), ['public-https']);
+  assert.deepEqual(Object.keys(config.http.profiles), ['public-https', 'casing']);
+  assert.deepEqual(config.http.profiles.casing, { entryPoints: ['web'], tls: { certResolver: 'le' } });
   assert.equal(config.http.routers.demo?.profile, 'public-https');
   assert.deepEqual(referenceErrors(config, input).map((e) => e.message), ['http.profiles.public-https.middlewares[1]: unknown middleware "nope"']);
   const empty = validateDynamic({ http: { routers: { r: { rule: 'Path(`/`)', service: 's', profile: ' ' } } } });
   assert.deepEqual(empty.errors.map((e) => e.message), ['http.routers.r.profile: profile is empty']);
+});
+
+test('Traefik v3.7 router, TCP and UDP elements: what loads and what is refused, with the path', () => {
+  const svc = { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } };
+  const cases: { desc: string; input: unknown; errors: string[] }[] = [
+    {
+      desc: 'a parent router needs no service; its child may not set entryPoints, tls or observability',
+      input: {
+        http: {
+          routers: {
+            parent: { rule: 'PathPrefix(`/api`)' },
+            child: { rule: 'Path(`/api/x`)', service: 's', parentRefs: ['parent'], entryPoints: ['web'], tls: {}, observability: { metrics: false } },
+          },
+          services: { s: svc },
+        },
+      },
+      errors: [
+        'http.routers.child.entryPoints: a router with parentRefs must not have entryPoints (it is reached through its parents, which set it)',
+        'http.routers.child.tls: a router with parentRefs must not have tls (it is reached through its parents, which set it)',
+        'http.routers.child.observability: a router with parentRefs must not have observability (it is reached through its parents, which set it)',
+      ],
+    },
+    {
+      desc: 'tracing is refused, traceVerbosity only with tracing: false',
+      input: { http: { routers: { a: { rule: 'Path(`/`)', service: 's', observability: { tracing: true } }, b: { rule: 'Path(`/`)', service: 's', observability: { traceVerbosity: 'detailed' } }, c: { rule: 'Path(`/`)', service: 's', observability: { tracing: false, traceVerbosity: 'detailed' } } }, services: { s: svc } } },
+      errors: [
+        'http.routers.a.observability.tracing: not supported yet (Gantry has no tracing; only false is accepted)',
+        'http.routers.b.observability.traceVerbosity: not supported yet (Gantry has no tracing; accepted only with tracing: false)',
+      ],
+    },
+    {
+      desc: 'a v2 rule that does not parse as v2',
+      input: { http: { routers: { a: { rule: 'PathRegexp(`^/a`)', ruleSyntax: 'v2', service: 's' } }, services: { s: svc } } },
+      errors: ['http.routers.a.rule: unknown v2 matcher "PathRegexp" (v2 HTTP matchers: Host, HostHeader, HostRegexp, Path, PathPrefix, Method, ClientIP, Headers, HeadersRegexp, Query) at 1'],
+    },
+    {
+      desc: 'TCP middlewares: one known type with its options',
+      input: { tcp: { middlewares: { a: { ipAllowList: { sourceRange: ['10.0.0.0/8'] } }, b: { ipallowlst: {} }, c: { inFlightConn: { amount: 0 } } } } },
+      errors: [
+        'tcp.middlewares.b.ipallowlst: unknown TCP middleware type "ipallowlst" (did you mean ipAllowList?) (TCP has ipAllowList, ipWhiteList, inFlightConn)',
+        'tcp.middlewares.c.inFlightConn.amount: amount must be at least 1',
+      ],
+    },
+    {
+      desc: 'UDP is refused',
+      input: { udp: { routers: { u: { service: 'x' } } } },
+      errors: ['udp.routers.u: not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)'],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(validateDynamic(c.input).errors.map((e) => e.message), c.errors, c.desc);
 });

@@ -8,10 +8,14 @@
 import { z } from 'zod';
 import { RuleSyntaxError } from '../../errors.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
+import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { parseRule } from '../../router/rule/parser.js';
+import { translateV2Rule } from '../../router/rule/v2.js';
+import { tcpMiddlewareSchemas } from '../../tcp/middlewares.js';
 import { explainIssues, formatPath } from '../static/zodtree.js';
 import { closest, didYouMean } from '../suggest.js';
 import { findRefused, refusalMessage } from '../refused.js';
+import { canonicalDynamic } from './canonical-config.js';
 import {
   httpProfileSchema,
   httpRouterSchema,
@@ -103,7 +107,10 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     err('', '(top level)', 'expected a mapping with http, tcp, udp or tls');
     return { config: deepFreeze(out) as ValidDynamicConfig, errors };
   }
-  const top = (config ?? {}) as Obj;
+  // Traefik's decoders match option names case-insensitively and read scalars as text: so do we.
+  const top = canonicalConfig(config ?? {}) as Obj;
+  // Parent routers (named by another router's parentRefs) are the only ones without a service.
+  const parents = parentNames(top);
   // Options the schemas know but Gantry cannot honour yet (refused.ts): the section or element
   // that sets one is refused with the reason, as an invalid one would be.
   const refused = new Map<string, string[]>();
@@ -169,6 +176,14 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
           case 'http.middlewares':
             middleware(def, elPath, put);
             break;
+          case 'tcp.middlewares':
+            tcpMiddleware(def, elPath, put);
+            break;
+          case 'udp.routers':
+          case 'udp.services':
+            // Accepting them would route nothing: say so instead.
+            err(elPath, elPath, 'not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)');
+            break;
           case 'http.profiles':
             keep(httpProfileSchema, def, elPath, put);
             break;
@@ -213,22 +228,72 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       ok = false;
       for (const i of explainIssues(schema, r.error.issues)) err(path, formatPath(path, i.path), i.message);
     }
+    let v3Rule: string | null = null;
     if (isObj(value)) {
-      const syntax = value.ruleSyntax;
-      if (typeof syntax === 'string' && syntax !== '' && syntax.toLowerCase() !== 'v3') {
+      const syntax = typeof value.ruleSyntax === 'string' ? value.ruleSyntax.toLowerCase() : '';
+      if (syntax !== '' && syntax !== 'v3' && syntax !== 'v2') {
         ok = false;
-        err(path, `${path}.ruleSyntax`, `rule syntax "${syntax}" is not supported (only v3)`);
+        err(path, `${path}.ruleSyntax`, `rule syntax "${String(value.ruleSyntax)}" is not supported (use v3, or v2 for Traefik v2 rules)`);
       }
       if (typeof value.rule === 'string' && value.rule.trim() !== '') {
         try {
-          parseRule(value.rule, kind);
+          // A v2 rule is rewritten into the v3 rule that matches the same requests (router/rule/v2.ts).
+          if (syntax === 'v2') v3Rule = translateV2Rule(value.rule, kind);
+          parseRule(v3Rule ?? value.rule, kind);
         } catch (e) {
           ok = false;
           err(path, `${path}.rule`, e instanceof RuleSyntaxError ? e.message : String((e as Error).message ?? e));
         }
       }
+      if (kind === 'http') ok = routerObservability(value.observability, path) && ok;
+      if (kind === 'http' && value.service === undefined && !parents.has(path.slice('http.routers.'.length))) {
+        ok = false;
+        err(path, `${path}.service`, 'required (only a parent router, named by another router\'s parentRefs, has none)');
+      }
+      if (kind === 'http' && Array.isArray(value.parentRefs)) {
+        // Multi-layer routing: a child is reached through its parents, which alone carry these.
+        for (const k of ['entryPoints', 'tls', 'observability', 'profile']) {
+          if (value[k] === undefined) continue;
+          ok = false;
+          err(path, `${path}.${k}`, `a router with parentRefs must not have ${k} (it is reached through its parents, which set it)`);
+        }
+      }
     }
-    if (ok && r.success) put(r.data);
+    if (!ok || !r.success) return;
+    const data = r.data as { rule: string; priority?: number };
+    // Traefik's default priority is the length of the rule as written, v2 or not.
+    if (v3Rule !== null) put({ ...data, rule: v3Rule, priority: data.priority ?? Buffer.byteLength(data.rule, 'utf8') });
+    else put(data);
+  }
+
+  /** routerObservability refuses what Gantry cannot do: traces (it has no tracing). */
+  function routerObservability(o: unknown, path: string): boolean {
+    if (!isObj(o)) return true;
+    if (o.tracing === true) {
+      err(path, `${path}.observability.tracing`, 'not supported yet (Gantry has no tracing; only false is accepted)');
+      return false;
+    }
+    if (o.traceVerbosity !== undefined && o.tracing !== false) {
+      err(path, `${path}.observability.traceVerbosity`, 'not supported yet (Gantry has no tracing; accepted only with tracing: false)');
+      return false;
+    }
+    return true;
+  }
+
+  function tcpMiddleware(value: unknown, path: string, put: (d: unknown) => void): void {
+    const types = isObj(value) ? Object.keys(value) : [];
+    if (!isObj(value) || types.length !== 1) {
+      err(path, path, 'expected a mapping with one TCP middleware type: ipAllowList, ipWhiteList or inFlightConn');
+      return;
+    }
+    const type = types[0]!;
+    const schema = (tcpMiddlewareSchemas as Record<string, z.ZodType>)[type];
+    if (schema === undefined) {
+      const near = closest(type, Object.keys(tcpMiddlewareSchemas));
+      err(path, `${path}.${type}`, `unknown TCP middleware type "${type}"${near ? ` (did you mean ${near}?)` : ''} (TCP has ipAllowList, ipWhiteList, inFlightConn)`);
+      return;
+    }
+    keep(schema, value[type] ?? {}, path, (d) => put({ [type]: d }), `${path}.${type}`);
   }
 
   function middleware(value: unknown, path: string, put: (d: unknown) => void): void {
@@ -249,6 +314,10 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       return;
     }
     const factory = middlewareFactory(type);
+    if (!factory && Object.hasOwn(UNSUPPORTED_MIDDLEWARES, type)) {
+      err(path, at, `not supported yet (${UNSUPPORTED_MIDDLEWARES[type]})`);
+      return;
+    }
     if (!factory) {
       const known = [...middlewareTypes(), 'chain'];
       const near = closest(type, known);
@@ -257,6 +326,25 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     }
     keep(factory.schema, options, path, (d) => put({ [type]: d }), at);
   }
+}
+
+/** parentNames lists the bare router names that the configuration's routers name in parentRefs. */
+function parentNames(top: Obj): Set<string> {
+  const out = new Set<string>();
+  const routers = isObj(top.http) && isObj(top.http.routers) ? top.http.routers : {};
+  for (const r of Object.values(routers)) {
+    if (isObj(r) && Array.isArray(r.parentRefs)) for (const p of r.parentRefs) if (typeof p === 'string') out.add(p);
+  }
+  return out;
+}
+
+/**
+ * canonicalConfig returns a provider's raw configuration with canonical spellings (`loadbalancer`
+ * → `loadBalancer`, see canonical-config.ts). validateDynamic applies it itself; callers that also
+ * look at the raw configuration (merging, `gantry check`) use it so that both agree on names.
+ */
+export function canonicalConfig(config: unknown): unknown {
+  return canonicalDynamic(config, SECTIONS, chainSchema);
 }
 
 /**
@@ -280,10 +368,12 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
     if (name.includes('@') || known.includes(name)) return;
     errors.push({ path, message: `${at}: unknown ${what} "${name}"${didYouMean(name, known)}` });
   };
+  const routers = names('http', 'routers', cfg.http.routers);
   for (const [name, r] of Object.entries(cfg.http.routers)) {
     const p = `http.routers.${name}`;
-    check(p, `${p}.service`, 'service', r.service, services);
+    if (r.service !== undefined) check(p, `${p}.service`, 'service', r.service, services);
     r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
+    r.parentRefs?.forEach((x, i) => check(p, `${p}.parentRefs[${i}]`, 'router', x, routers));
   }
   // A profile's middlewares belong to the profile's own configuration, like a router's. A router's
   // bare `profile` is not checked: it may name a profile of another provider (the watcher resolves it).
@@ -299,16 +389,28 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
   }
   for (const [name, s] of Object.entries(cfg.http.services)) {
     const p = `http.services.${name}`;
+    s.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'middleware', m, middlewares));
     s.weighted?.services.forEach((x, i) => check(p, `${p}.weighted.services[${i}].name`, 'service', x.name, services));
+    s.highestRandomWeight?.services.forEach((x, i) => check(p, `${p}.highestRandomWeight.services[${i}].name`, 'service', x.name, services));
+    if (s.failover) {
+      check(p, `${p}.failover.service`, 'service', s.failover.service, services);
+      check(p, `${p}.failover.fallback`, 'service', s.failover.fallback, services);
+    }
     if (s.mirroring) {
       check(p, `${p}.mirroring.service`, 'service', s.mirroring.service, services);
       s.mirroring.mirrors?.forEach((x, i) => check(p, `${p}.mirroring.mirrors[${i}].name`, 'service', x.name, services));
     }
   }
   const tcpServices = names('tcp', 'services', cfg.tcp.services);
+  const tcpMiddlewares = names('tcp', 'middlewares', cfg.tcp.middlewares);
   for (const [name, r] of Object.entries(cfg.tcp.routers)) {
     const p = `tcp.routers.${name}`;
     check(p, `${p}.service`, 'service', r.service, tcpServices);
+    r.middlewares?.forEach((m, i) => check(p, `${p}.middlewares[${i}]`, 'TCP middleware', m, tcpMiddlewares));
+  }
+  for (const [name, s] of Object.entries(cfg.tcp.services)) {
+    const p = `tcp.services.${name}`;
+    s.weighted?.services.forEach((x, i) => check(p, `${p}.weighted.services[${i}].name`, 'service', x.name, tcpServices));
   }
   return errors;
 }

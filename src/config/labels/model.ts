@@ -98,6 +98,19 @@ export function fromZod(s: unknown): ModelNode {
 const ipStrategy = object({ depth: num, excludedIPs: strList, ipv6Subnet: num });
 const sourceCriterion = object({ ipStrategy, requestHeaderName: str, requestHost: bool });
 const clientTls = object({ ca: str, cert: str, key: str, insecureSkipVerify: bool, caOptional: bool });
+const redis = object({
+  endpoints: strList,
+  tls: clientTls,
+  username: str,
+  password: str,
+  db: num,
+  poolSize: num,
+  minIdleConns: num,
+  maxActiveConns: num,
+  readTimeout: str,
+  writeTimeout: str,
+  dialTimeout: str,
+});
 const auth = object({ users: strList, usersFile: str, realm: str, removeHeader: bool, headerField: str });
 
 /** HTTP_MIDDLEWARES lists Traefik's middleware types and their options (canonical spelling). */
@@ -128,6 +141,15 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
     encodings: strList,
   }),
   contentType: object({ autoDetect: bool }),
+  encodedCharacters: object({
+    allowEncodedSlash: bool,
+    allowEncodedBackSlash: bool,
+    allowEncodedNullCharacter: bool,
+    allowEncodedSemicolon: bool,
+    allowEncodedPercent: bool,
+    allowEncodedQuestionMark: bool,
+    allowEncodedHash: bool,
+  }),
   errors: object({ status: strList, service: str, query: str, statusRewrites: { kind: 'map', value: num } }),
   forwardAuth: object({
     address: str,
@@ -143,6 +165,7 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
     preserveLocationHeader: bool,
     preserveRequestMethod: bool,
     headerField: str,
+    authSigninURL: str,
   }),
   grpcWeb: object({ allowOrigins: strList }),
   headers: object({
@@ -174,17 +197,30 @@ export const HTTP_MIDDLEWARES: Record<string, ModelNode> = {
     referrerPolicy: str,
     permissionsPolicy: str,
     isDevelopment: bool,
+    featurePolicy: str,
+    sslRedirect: bool,
+    sslTemporaryRedirect: bool,
+    sslHost: str,
+    sslForceHost: bool,
   }),
   ipAllowList: object({ sourceRange: strList, ipStrategy, rejectStatusCode: num }),
   ipWhiteList: object({ sourceRange: strList, ipStrategy }),
   inFlightReq: object({ amount: num, sourceCriterion }),
   passTLSClientCert: object({ pem: bool, info: fromZod(passTLSClientCertSchema.shape.info) }),
-  rateLimit: object({ average: num, period: str, burst: num, sourceCriterion }),
+  rateLimit: object({ average: num, period: str, burst: num, sourceCriterion, redis }),
   redirectRegex: object({ regex: str, replacement: str, permanent: bool }),
   redirectScheme: object({ scheme: str, port: str, permanent: bool }),
   replacePath: object({ path: str }),
   replacePathRegex: object({ regex: str, replacement: str }),
-  retry: object({ attempts: num, initialInterval: str }),
+  retry: object({
+    attempts: num,
+    initialInterval: str,
+    timeout: str,
+    status: strList,
+    maxRequestBodyBytes: num,
+    disableRetryOnNetworkError: bool,
+    retryNonIdempotentMethod: bool,
+  }),
   stripPrefix: object({ prefixes: strList, forceSlash: bool }),
   stripPrefixRegex: object({ regex: strList }),
 };

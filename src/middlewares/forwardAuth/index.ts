@@ -8,9 +8,15 @@
  * the client, with a relative Location resolved against `address`.
  *
  * Changed request headers are written to `req.headers`, which the forwarder forwards.
+ *
+ * Traefik v3.7's other options: `tls` (CA, client certificate, insecureSkipVerify towards the auth
+ * server), `forwardBody` (the request body goes to the auth server too, read whole up to
+ * `maxBodySize`: larger is a 401, as Traefik; the request then goes on with the same body),
+ * `headerField` (the auth answer's header naming the user, for the access log's ClientUsername)
+ * and `authSigninURL` (a 401 of the auth server becomes a 302 to that URL).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -18,6 +24,8 @@ import { compileConfigRegexp, type GoRegexp } from '../../regexp/index.js';
 import type { Handler, RequestContext, ResponseHeaders, ResponseModifier } from '../../proxy/context.js';
 import type { MiddlewareFactory } from '../types.js';
 import { sendText, writeHead } from '../../proxy/respond.js';
+import { holdRequest, replayOf, type HeldRequest } from '../../proxy/reattempt.js';
+import { clientTlsOptions, clientTlsSchema } from '../../tls/client-options.js';
 
 export const forwardAuthSchema = z.strictObject({
   address: z.string().min(1, 'address is empty'),
@@ -29,6 +37,16 @@ export const forwardAuthSchema = z.strictObject({
   preserveLocationHeader: z.boolean().optional(),
   preserveRequestMethod: z.boolean().optional(),
   maxResponseBodySize: z.number().int().optional(),
+  tls: clientTlsSchema
+    .extend({
+      // Traefik deprecated it: client authentication is the server's choice. Refused rather than ignored.
+      caOptional: z.never({ error: 'not supported (deprecated by Traefik, and meaningless for a client: remove it)' }).optional(),
+    })
+    .optional(),
+  headerField: z.string().optional(),
+  forwardBody: z.boolean().optional(),
+  maxBodySize: z.number().int().optional(),
+  authSigninURL: z.string().optional(),
 });
 
 export type ForwardAuthOptions = z.infer<typeof forwardAuthSchema>;
@@ -42,6 +60,13 @@ export const AUTH_TIMEOUT_MS = 30_000;
  * Gantry bounds it by default. A negative value means no limit, as in Traefik.
  */
 export const DEFAULT_MAX_AUTH_RESPONSE_BODY = 1 << 20;
+
+/**
+ * With `forwardBody`, the request body is read whole before the auth server is asked. Traefik
+ * leaves `maxBodySize` unlimited when unset (with a warning about DoS); Gantry bounds it by
+ * default, and a negative value means no limit, as in Traefik.
+ */
+export const DEFAULT_MAX_FORWARDED_BODY = 1 << 20;
 
 /**
  * Headers never sent to the auth server: hop-by-hop ones (RFC 9110 §7.6.1), the body framing (the
@@ -110,8 +135,13 @@ class ForwardAuth {
   readonly #logger: Logger;
   readonly #name: string;
   readonly #maxBody: number;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #headerField: string | null;
+  readonly #forwardBody: boolean;
+  readonly #maxForwardedBody: number;
+  readonly #signin: string | null;
 
-  constructor(o: ForwardAuthOptions, next: Handler, logger: Logger, name: string) {
+  constructor(o: ForwardAuthOptions, next: Handler, logger: Logger, name: string, cwd: string, retain: (r: { stop(): void }) => void) {
     let url: URL;
     try {
       url = new URL(o.address);
@@ -131,6 +161,45 @@ class ForwardAuth {
     this.#logger = logger;
     this.#name = name;
     this.#maxBody = o.maxResponseBodySize ?? DEFAULT_MAX_AUTH_RESPONSE_BODY;
+    this.#dispatcher = undefined;
+    if (o.tls !== undefined) {
+      const { caOptional: _ignored, ...tls } = o.tls;
+      const agent = new Agent({ connect: clientTlsOptions(tls, cwd, 'forwardAuth.tls') });
+      this.#dispatcher = agent;
+      retain({ stop: () => void agent.close() });
+    }
+    const field = o.headerField?.trim() ?? '';
+    this.#headerField = field === '' ? null : field.toLowerCase();
+    this.#forwardBody = o.forwardBody === true;
+    this.#maxForwardedBody = o.maxBodySize ?? DEFAULT_MAX_FORWARDED_BODY;
+    let signin: string | null = null;
+    if (o.authSigninURL !== undefined && o.authSigninURL !== '') {
+      try {
+        signin = new URL(o.authSigninURL).href;
+      } catch {
+        throw new ConfigError('authSigninURL', `not a URL: "${o.authSigninURL}"`);
+      }
+    }
+    this.#signin = signin;
+  }
+
+  /** handle asks the auth server, with the request body first read when forwardBody asks for it. */
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+    // A CONNECT body of unknown length is tunnel data, not a body (as Traefik).
+    if (!this.#forwardBody || ctx.upgradeSocket !== null || (req.method === 'CONNECT' && req.headers['content-length'] === undefined)) return this.check(req, res, ctx, null);
+    return new Promise<HeldRequest | null>((resolve) => holdRequest(req, this.#maxForwardedBody, { held: resolve, failed: () => resolve(null) })).then((held) => {
+      if (held === null) {
+        ctx.status = 499;
+        if (!res.destroyed) res.destroy();
+        return;
+      }
+      if (!held.complete) {
+        ctx.errorText = `forward auth: request body larger than maxBodySize (${this.#maxForwardedBody} bytes)`;
+        sendText(res, ctx, 401, 'Unauthorized');
+        return;
+      }
+      return this.check(req, res, ctx, held);
+    });
   }
 
   /** authHeaders builds the auth request's headers (Traefik's writeHeader). */
@@ -160,7 +229,7 @@ class ForwardAuth {
     return out;
   }
 
-  async check(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  async check(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, held: HeldRequest | null): Promise<void> {
     let status: number;
     let headers: AuthHeaders;
     let body: Buffer;
@@ -168,8 +237,10 @@ class ForwardAuth {
       const r = await request(this.#address, {
         method: this.#preserveMethod ? ((req.method ?? 'GET') as 'GET') : 'GET',
         headers: this.authHeaders(req, ctx),
+        body: held !== null && held.chunks.length > 0 ? Buffer.concat(held.chunks) : undefined,
         headersTimeout: AUTH_TIMEOUT_MS,
         bodyTimeout: AUTH_TIMEOUT_MS,
+        dispatcher: this.#dispatcher,
       });
       status = r.statusCode;
       headers = r.headers as AuthHeaders;
@@ -188,7 +259,18 @@ class ForwardAuth {
       return;
     }
     if (res.destroyed) return;
+    if (this.#headerField !== null) {
+      const user = headers[this.#headerField];
+      if (user !== undefined) ctx.user = Array.isArray(user) ? user[0]! : user;
+    }
+    if (status === 401 && this.#signin !== null) {
+      ctx.errorText = 'forward auth: 401, redirected to authSigninURL';
+      sendText(res, ctx, 302, `302 Found: ${this.#signin}`, { location: this.#signin });
+      return;
+    }
     if (status < 200 || status >= 300) return this.#deny(res, ctx, status, headers, body);
+    // The body was read for the auth server: the request goes on with the same bytes.
+    if (held !== null) req = replayOf(req, held);
     this.#copyHeaders(req, headers);
     if (this.#cookieNames !== null) {
       const cookies = this.#authCookies(headers['set-cookie']);
@@ -288,9 +370,9 @@ export const forwardAuth: MiddlewareFactory<ForwardAuthOptions> = {
   type: 'forwardAuth',
   schema: forwardAuthSchema,
   create(options, next, env) {
-    const fa = new ForwardAuth(options, next, env.logger, env.name);
+    const fa = new ForwardAuth(options, next, env.logger, env.name, env.cwd, (r) => env.retain(r));
     return function forwardAuthHandler(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
-      fa.check(req, res, ctx).catch(onUnexpected);
+      fa.handle(req, res, ctx).catch(onUnexpected);
     };
     function onUnexpected(err: unknown): void {
       // A throw from the rest of the chain after the auth answer: log it rather than crash.

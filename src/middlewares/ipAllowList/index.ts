@@ -43,3 +43,15 @@ export const ipAllowList: MiddlewareFactory<IPAllowListOptions> = {
     };
   },
 };
+
+/**
+ * ipWhiteList is Traefik v2's name of ipAllowList, still accepted by Traefik v3 (deprecated) for
+ * migration: the same matching, without `rejectStatusCode`, which v2 never had.
+ */
+export const ipWhiteListSchema = ipAllowListSchema.omit({ rejectStatusCode: true });
+
+export const ipWhiteList: MiddlewareFactory<z.infer<typeof ipWhiteListSchema>> = {
+  type: 'ipWhiteList',
+  schema: ipWhiteListSchema,
+  create: (options, next, env) => ipAllowList.create(options, next, env),
+};

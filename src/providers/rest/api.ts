@@ -7,7 +7,7 @@
  * that two replicas cannot both win.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { referenceErrors, validateDynamic } from '../../config/dynamic/validate.js';
+import { canonicalConfig, referenceErrors, validateDynamic } from '../../config/dynamic/validate.js';
 import { parseConfigText } from '../../config/parse.js';
 import type { DynamicConfig } from '../../config/dynamic/schema.js';
 import { GantryError } from '../../errors.js';
@@ -176,7 +176,7 @@ export class RestApi {
     if (!isObj(doc)) throw new HttpError(400, 'body must be a dynamic configuration object (http, tcp, tls)');
     // Validate first: 400 with every error and its path, and nothing changes.
     const { config, errors } = validateDynamic(doc);
-    const all = [...errors, ...referenceErrors(config, doc)];
+    const all = [...errors, ...referenceErrors(config, canonicalConfig(doc))];
     if (all.length > 0) throw validationError(all);
     const next = await this.#provider.update((s) => {
       const cur = etagOf(s.config);

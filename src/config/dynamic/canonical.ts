@@ -1,0 +1,144 @@
+/**
+ * canonicalize rewrites a raw configuration value into the spelling a zod schema expects, the way
+ * Traefik's decoders read it: option names match case-insensitively (`loadbalancer`,
+ * `healthcheck`, `ratelimit` load in Traefik, whose file, KV and label decoders compare field
+ * names with strings.EqualFold; its JSON decoder does the same), and scalars are read as text
+ * first (paerser turns every file value into a string and parses it for the field), so
+ * `accessControlAllowHeaders: "*"` is a one-element list, `"a, b"` a two-element one, `"10"` a
+ * number and `"true"` a boolean where the schema wants one.
+ *
+ * Only spellings are changed: a name that matches no option stays as written, so validation still
+ * refuses it with "did you mean". User-chosen names (routers, services, header names) are never
+ * touched. The input is not modified; a new value is returned.
+ */
+import type { z } from 'zod';
+
+interface Def {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  options?: z.ZodType[];
+  shape?: Record<string, z.ZodType>;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  getter?: () => z.ZodType;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function defOf(schema: z.ZodType): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+/** unwrap looks through wrappers (optional, default, lazy, pipes …) to the schema that shapes a value. */
+function unwrap(schema: z.ZodType): Def {
+  let def = defOf(schema);
+  for (let i = 0; i < 32; i++) {
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'readonly':
+      case 'catch':
+      case 'nonoptional':
+        def = defOf(def.innerType!);
+        continue;
+      case 'lazy':
+        def = defOf(def.getter!());
+        continue;
+      case 'pipe':
+        // A preprocess step (transform → schema) says nothing about shape: follow its output.
+        def = defOf(defOf(def.in!).type === 'transform' ? def.out! : def.in!);
+        continue;
+      default:
+        return def;
+    }
+  }
+  return def;
+}
+
+/**
+ * canonicalKey returns the canonical spelling of `key` among `names` (exact first, then
+ * case-insensitive), or null when none matches.
+ */
+export function canonicalKey(key: string, names: Iterable<string>): string | null {
+  const lower = key.toLowerCase();
+  let found: string | null = null;
+  for (const n of names) {
+    if (n === key) return n;
+    if (found === null && n.toLowerCase() === lower) found = n;
+  }
+  return found;
+}
+
+/**
+ * renameKeys returns `obj` with each key spelled as `names` spell it. A key whose canonical name is
+ * also present as written is left alone (the duplicate is then reported as unknown).
+ */
+export function renameKeys(obj: Obj, names: readonly string[]): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const c = canonicalKey(k, names);
+    out[c !== null && (c === k || !Object.hasOwn(obj, c)) && !Object.hasOwn(out, c) ? c : k] = v;
+  }
+  return out;
+}
+
+/** canonicalize returns `value` spelled and typed as `schema` expects (see the module comment). */
+export function canonicalize(schema: z.ZodType, value: unknown): unknown {
+  const def = unwrap(schema);
+  switch (def.type) {
+    case 'object': {
+      if (!isObj(value)) return value;
+      const shape = def.shape!;
+      const renamed = renameKeys(value, Object.keys(shape));
+      for (const [k, v] of Object.entries(renamed)) {
+        const field = shape[k];
+        if (field !== undefined) renamed[k] = canonicalize(field, v);
+      }
+      return renamed;
+    }
+    case 'record': {
+      if (!isObj(value)) return value;
+      const out: Obj = {};
+      for (const [k, v] of Object.entries(value)) out[k] = canonicalize(def.valueType!, v);
+      return out;
+    }
+    case 'array': {
+      const elem = unwrap(def.element!).type;
+      // paerser splits a scalar given for a list of scalars on commas (labels and files alike).
+      if (typeof value === 'string' && SCALARS.has(elem)) {
+        return value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+          .map((s) => canonicalize(def.element!, s));
+      }
+      if ((typeof value === 'number' || typeof value === 'boolean') && SCALARS.has(elem)) return [canonicalize(def.element!, value)];
+      if (!Array.isArray(value)) return value;
+      return value.map((v) => canonicalize(def.element!, v));
+    }
+    case 'union': {
+      // A union of an object and scalars (e.g. `true` or options): shape the object branch.
+      if (!isObj(value)) return value;
+      const branch = def.options!.find((o) => ['object', 'record'].includes(unwrap(o).type));
+      return branch === undefined ? value : canonicalize(branch, value);
+    }
+    case 'string':
+    case 'enum':
+      return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+    case 'number':
+    case 'int':
+      return typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+    case 'boolean':
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      return value;
+    default:
+      return value;
+  }
+}
+
+const SCALARS = new Set(['string', 'enum', 'number', 'int', 'boolean', 'literal', 'template_literal']);
