@@ -40,6 +40,8 @@ export interface ApiExtensions {
   prometheus?: GaugeSources | null;
   /** Serve the dashboard at /dashboard/ from this directory (dist/web by default); null = off. */
   dashboardDir?: string | null;
+  /** What readiness waits for (empty when ready): /ping answers 503 naming it until then. */
+  readiness?: () => string[];
   /** What /api/overview reports under `features`. */
   features?: { tracing: string; metrics: string; accessLog: boolean };
 }
@@ -127,8 +129,9 @@ export class ApiServer {
       return;
     }
     if (url.pathname === '/ping') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('OK');
+      const waiting = this.#ext.readiness?.() ?? [];
+      res.writeHead(waiting.length === 0 ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(waiting.length === 0 ? 'OK' : `not ready: waiting for ${waiting.join(', ')}`);
       return;
     }
     for (const route of this.#routes) if (await route(req, res, url)) return;

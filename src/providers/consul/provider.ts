@@ -13,6 +13,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Emit, Provider, ProviderError } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
 import { ConsulClient, type CatalogServices, type HealthEntry } from './client.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface ConsulCatalogOptions {
   address: string;
@@ -97,6 +98,8 @@ export function buildConsulConfig(
 export class ConsulCatalogProvider implements Provider, InstanceRegistry {
   readonly name = 'consulcatalog';
   readonly registryName = 'consul catalog';
+  /** Done after the catalog and every listed service's first health answer were emitted. */
+  readonly loaded = new FirstLoad();
   #client: ConsulClient;
   #opts: Required<Pick<ConsulCatalogOptions, 'prefix' | 'exposedByDefault' | 'defaultRule'>>;
   #abort = new AbortController();
@@ -136,6 +139,7 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
         await this.#syncWatchers();
         this.#ready = true;
         this.#publish();
+        this.loaded.mark();
         first();
       } catch (err) {
         if (signal.aborted) return;

@@ -20,6 +20,7 @@ import { buildDockerConfig } from './build.js';
 import { DockerClient, type DockerTlsOptions } from './client.js';
 import { compileConstraints, type LabelPredicate } from './constraints.js';
 import type { ContainerInspect, DockerEvent } from './types.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface DockerProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
@@ -59,6 +60,8 @@ const TERMINATING = new Set(['9', '15', '2', '3', 'SIGKILL', 'SIGTERM', 'SIGINT'
 
 export class DockerProvider implements Provider {
   readonly name: string = 'docker';
+  /** Done after the first complete listing: a daemon unreachable at start keeps Gantry not ready. */
+  readonly loaded = new FirstLoad();
   #opts: DockerProviderOptions;
   #constraints: LabelPredicate;
   #client: DockerClient;
@@ -178,6 +181,7 @@ export class DockerProvider implements Provider {
       this.#containers = next;
       for (const id of this.#stopping) if (!next.has(id)) this.#stopping.delete(id);
       this.#emitNow();
+      this.loaded.mark();
     } finally {
       this.#syncing = false;
     }

@@ -19,6 +19,7 @@ import type { DockerEvent } from '../docker/types.js';
 import type { Emit, Provider } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
 import { buildSwarmConfig, buildSwarmInstances } from './build.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface SwarmProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://manager:2375`; must reach a manager. */
@@ -45,6 +46,8 @@ const FOLLOW_UPS_MS = [300, 1500];
 export class SwarmProvider implements Provider, InstanceRegistry {
   readonly name: string = 'swarm';
   readonly registryName = 'swarm tasks';
+  /** Done after the first listing of services, tasks and nodes (routes and instances both). */
+  readonly loaded = new FirstLoad();
   #opts: SwarmProviderOptions;
   #constraints: LabelPredicate;
   #client: DockerClient;
@@ -225,6 +228,7 @@ export class SwarmProvider implements Provider, InstanceRegistry {
         }
         this.#emit?.({ provider: this.name, config: res.config, errors: res.errors });
         this.#setInstances(buildSwarmInstances(services, tasks, nodes, { network: this.#opts.network, localNodeId: this.#localNodeId, stopping: this.#stopping }));
+        this.loaded.mark();
       } while (this.#again && !this.#stopped);
     })();
     try {
