@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('healthcheck')
     .description('exit 0 when the running proxy is healthy (for container HEALTHCHECK)')
-    .option('--api <url>', 'API address of the running Gantry', 'http://127.0.0.1:8080')
+    .option('--api <url>', 'API address of the running Gantry (the default follows GANTRY_API_ADDRESS)', DEFAULT_API)
     .action(async (opts: { api: string }) => {
       process.exitCode = await healthcheckCommand(opts.api);
     });
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--header <header>', "request header 'Name: value' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--entrypoint <name>', 'only this entrypoint')
     .option('--json', 'print the API answer as JSON')
-    .option('--api <url>', 'API address of the running Gantry (http://user:pass@host:port when it needs credentials)', 'http://127.0.0.1:8080')
+    .option('--api <url>', 'API address of the running Gantry (http://user:pass@host:port when it needs credentials)', DEFAULT_API)
     .action(async (url: string, opts: { method: string; header: string[]; api: string; entrypoint?: string; json?: boolean }) => {
       process.exitCode = await explainCommand(url, opts);
     });
