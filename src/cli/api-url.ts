@@ -22,3 +22,13 @@ export function defaultApiUrl(env: NodeJS.ProcessEnv = process.env): string {
   const host = addr.host === undefined || addr.host === '0.0.0.0' ? '127.0.0.1' : addr.host === '::' ? '[::1]' : addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   return `http://${host}:${addr.port}`;
 }
+
+/** apiBase parses --api (scheme optional) and turns credentials in it into an authorization header. */
+export function apiBase(api: string): { base: URL; headers: Record<string, string> } {
+  const base = new URL(api.includes('://') ? api : `http://${api}`);
+  const headers: Record<string, string> = {};
+  if (base.username !== '') {
+    headers['authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64');
+  }
+  return { base, headers };
+}

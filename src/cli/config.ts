@@ -7,20 +7,10 @@ import { request } from 'undici';
 import { stringify } from 'yaml';
 import { effectiveConfig, type RawData } from '../providers/rest/effective.js';
 
-import { defaultApiUrl } from './api-url.js';
+import { apiBase, defaultApiUrl } from './api-url.js';
 
 /** DEFAULT_API: GANTRY_API_ADDRESS when set (as `gantry run` reads it), else 127.0.0.1:8080. */
 export const DEFAULT_API = defaultApiUrl();
-
-/** apiBase parses --api (scheme optional) and turns credentials in it into an authorization header. */
-export function apiBase(api: string): { base: URL; headers: Record<string, string> } {
-  const base = new URL(api.includes('://') ? api : `http://${api}`);
-  const headers: Record<string, string> = {};
-  if (base.username !== '') {
-    headers['authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64');
-  }
-  return { base, headers };
-}
 
 /** apiCall sends one request to the API; credentials in the URL (`http://user:pass@host:port`) become basic auth. */
 export async function apiCall(api: string, pathAndQuery: string, method = 'GET'): Promise<{ status: number; body: string }> {
