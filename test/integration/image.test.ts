@@ -8,17 +8,29 @@
  * - with no arguments in a network namespace of its own (the default bridge): as uid 1000 it listens
  *   on :80 and :443 (Docker sets ip_unprivileged_port_start=0 there), and `docker stop` ends it with 0.
  *
- * Traffic goes to 127.0.0.1 only: the host-network container listens on 127.0.0.1:19700–19709; the
- * bridge one is only asked from inside itself (`docker exec`, its own loopback). Containers carry
- * run-unique names and Gantry is constrained to a run label; the image and every image its build
- * made are removed at the end.
+ * - examples/compose (seed 003, Traefik's compose tutorial with Gantry): `docker-compose up -d
+ *   --scale web=3` of its test-bed variant, the three replicas answering in turn;
+ * - examples/swarm (seed 001, Docker Flow Proxy's walk-through): Gantry as a Swarm service, go-demo
+ *   registered with the reconfigure API, `docker service scale go-demo=5`, the five tasks in turn;
+ *   on the host network (overlay task addresses are 10.x), each task on PORT_BASE + slot.
+ * One file, so that the image is built once (about 30 s here).
+ *
+ * Traffic goes to 127.0.0.1 only: host-network containers listen on 127.0.0.1:19700–19759, the
+ * compose replicas publish on ephemeral 127.0.0.1 ports, and the bridge container is only asked
+ * from inside itself (`docker exec`, its own loopback). Containers, services and compose projects
+ * carry run-unique names and Gantry is constrained to them; they, the image and every image its
+ * build made are removed at the end.
  *
  *   npx tsc -p tsconfig.json && node --test dist/test/integration/image.test.js
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { waitFor } from '../helpers/gantry.js';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'undici';
+import { repoRoot, waitFor } from '../helpers/gantry.js';
 import { get } from '../helpers/http.js';
 import { requireComponent } from '../helpers/testbed.js';
 import { docker, dockerBed, EventRecorder, hostRun, Resources, RUN_ID } from '../fixtures/docker/testbed.js';
@@ -29,22 +41,82 @@ const bed = dockerBed();
 const WEB = 19700;
 const API = 19701;
 const BACKEND = 19702;
+const COMPOSE_WEB = 19720;
+const COMPOSE_API = 19721;
+const SWARM_WEB = 19740;
+const SWARM_API = 19741;
+const GO_DEMO_BASE = 19750;
+const run = promisify(execFile);
 
 /** health is the container's health status as Docker reports it (starting, healthy, unhealthy). */
 async function health(name: string): Promise<string> {
   return docker('inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', name);
 }
 
+/** tasksGone waits until no container of this Swarm service is left, running or exited. */
+async function tasksGone(service: string): Promise<void> {
+  await waitFor(async () => (await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`)) === '', 30_000, () => `task containers of ${service} still exist`).catch(() => {});
+}
+
+/** Compose runs docker-compose on examples/compose/docker-compose.testbed.yml as one project. */
+class Compose {
+  readonly env: NodeJS.ProcessEnv;
+  constructor(readonly project: string, vars: Record<string, string>) {
+    this.env = { ...process.env, DOCKER_HOST: bed.host, COMPOSE_PROJECT_NAME: project, ...vars };
+  }
+
+  async run(...args: string[]): Promise<string> {
+    const file = path.join(repoRoot, 'examples', 'compose', 'docker-compose.testbed.yml');
+    const { stdout, stderr } = await run('docker-compose', ['-f', file, ...args], { env: this.env, timeout: 120_000 });
+    return stdout + stderr;
+  }
+
+  async down(): Promise<void> {
+    await this.run('down', '--remove-orphans', '--timeout', '10').catch(() => {});
+  }
+}
+
+/**
+ * backendsInTurn sends `n` GET requests one after another on one connection (so to one Gantry
+ * worker: each worker balances on its own) and returns the x-backend of each answer.
+ */
+async function backendsInTurn(url: string, n: number, host?: string): Promise<string[]> {
+  const u = new URL(url);
+  const client = new Client(u.origin, { pipelining: 1 });
+  try {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await client.request({ method: 'GET', path: u.pathname, headers: host ? { host } : {}, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      await r.body.text();
+      out.push(r.statusCode === 200 ? String(r.headers['x-backend']) : `status ${r.statusCode}`);
+    }
+    return out;
+  } finally {
+    await client.close();
+  }
+}
+
+/** inTurn says whether `seq` cycles through `n` distinct backends, each window of n consecutive answers all different. */
+function inTurn(seq: string[], n: number): boolean {
+  if (new Set(seq).size !== n) return false;
+  for (let i = 0; i + n <= seq.length; i++) if (new Set(seq.slice(i, i + n)).size !== n) return false;
+  return true;
+}
+
 describe('the Gantry image', { skip }, () => {
   const res = new Resources();
   let image: BuiltImage;
+  let compose: Compose | undefined;
 
   before(async () => {
     image = await buildGantryImage(`gantry-it-${RUN_ID}:image`);
   });
 
   after(async () => {
+    await compose?.down();
     await res.cleanup();
+    // Task containers of removed services linger a few seconds; the image can go only after them.
+    for (const svc of res.services) await tasksGone(svc);
     await image?.remove();
   });
 
@@ -138,5 +210,83 @@ describe('the Gantry image', { skip }, () => {
     assert.equal(await docker('inspect', '-f', '{{.State.ExitCode}}', g), '0');
     t.diagnostic(`docker stop ${stopMs.toFixed(0)} ms, exit code 0`);
     assert.ok(stopMs < 12_000, `stopped within the grace period (${stopMs.toFixed(0)} ms)`);
+  });
+
+  it('examples/compose: docker-compose up -d --scale web=3, the three replicas answer in turn', async (t) => {
+    const project = `gantryit${process.pid}`;
+    compose = new Compose(project, {
+      GANTRY_IMAGE: image.tag, WEB_IMAGE: bed.node, DOCKER_GID: String(statSync(bed.socketPath).gid),
+      GANTRY_WEB_PORT: String(COMPOSE_WEB), GANTRY_API_PORT: String(COMPOSE_API),
+    });
+    const t0 = performance.now();
+    await compose.run('up', '-d', '--no-build', '--scale', 'web=3');
+    const upMs = performance.now() - t0;
+    const ids = (await compose.run('ps', '-q', 'web')).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+    assert.equal(ids.length, 3, 'three web replicas');
+    const want = ids.map((id) => `${id.slice(0, 12)}:3000`).sort();
+    const answer = async (): Promise<string> => {
+      const r = await get(`http://127.0.0.1:${COMPOSE_WEB}/`, { host: 'web.pungy.local' });
+      return r.status === 200 ? String(r.headers['x-backend']) : `status ${r.status}`;
+    };
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      seen.add(await answer());
+      return want.every((w) => seen.has(w));
+    }, 30_000, () => `not every replica answered: ${[...seen].join(', ')}`);
+    t.diagnostic(`docker-compose up ${upMs.toFixed(0)} ms; all three replicas answering ${(performance.now() - t0).toFixed(0)} ms after it began`);
+    // One keep-alive connection reaches one Gantry worker, whose round robin takes them in turn.
+    const seq = await backendsInTurn(`http://127.0.0.1:${COMPOSE_WEB}/`, 12, 'web.pungy.local');
+    t.diagnostic(`12 requests: ${seq.map((s) => s.slice(0, 4)).join(' ')}`);
+    assert.ok(inTurn(seq, 3), `in turn: ${seq.join(' ')}`);
+    assert.deepEqual([...new Set(seq)].sort(), want);
+    const routers = JSON.parse((await get(`http://127.0.0.1:${COMPOSE_API}/api/http/routers`)).body) as Array<{ name: string; rule: string; status: string }>;
+    assert.deepEqual(routers.map((r) => [r.name, r.rule, r.status]), [['webserver@docker', 'Host(`web.pungy.local`)', 'enabled']], 'the Traefik v1 labels as written');
+    await waitFor(async () => (await compose!.run('ps', 'proxy')).includes('(healthy)'), 30_000, () => 'the proxy never reported healthy');
+    await compose.down();
+    compose = undefined;
+  });
+
+  it('examples/swarm: Gantry as a service, go-demo registered by the reconfigure API, docker service scale go-demo=5', async (t) => {
+    const proxy = res.service('proxy');
+    const goDemo = res.service('go-demo');
+    const t0 = performance.now();
+    // examples/swarm/README.md's `docker service create --name proxy …`, on the host network.
+    await docker(
+      'service', 'create', '--detach', '--no-resolve-image', '--name', proxy, '--network', 'host',
+      '--mount', `type=bind,source=${bed.socketPath},target=/var/run/docker.sock,readonly`, '--group', String(statSync(bed.socketPath).gid),
+      '--health-interval', '1s', '-e', `GANTRY_API_ADDRESS=127.0.0.1:${SWARM_API}`,
+      image.tag, 'run', `--entrypoints.web.address=127.0.0.1:${SWARM_WEB}`, '--providers.swarm',
+      `--providers.swarm.constraints=Label(\`gantry.it\`, \`${RUN_ID}\`)`,
+    );
+    // go-demo: the test bed's echo server, task N on GO_DEMO_BASE + N (no virtual IP on the host network).
+    await docker(
+      'service', 'create', '--detach', '--no-resolve-image', '--name', goDemo, '--network', 'host', '--init',
+      '--label', `gantry.it=${RUN_ID}`, '--label', `gantry.docker.portbase=${GO_DEMO_BASE}`,
+      '-e', 'NAME=go-demo', '-e', `PORT_BASE=${GO_DEMO_BASE}`, '-e', 'SLOT={{.Task.Slot}}', bed.node,
+    );
+    await waitFor(async () => (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}', proxy)).startsWith('Running'), 30_000, () => 'the proxy task never ran (it runs once healthy)');
+    t.diagnostic(`proxy service create → task running (healthy) ${(performance.now() - t0).toFixed(0)} ms`);
+    // The seed's curl: reconfigure?serviceName=go-demo&servicePath=/demo (no port: the tasks are the servers).
+    const reconfigure = `http://127.0.0.1:${SWARM_API}/v1/docker-flow-proxy/reconfigure?serviceName=${goDemo}&servicePath=/demo`;
+    let reg = { status: 0, body: '' };
+    await waitFor(async () => (reg = await get(reconfigure)).status === 200, 30_000, () => `reconfigure: ${reg.status} ${reg.body}`);
+    assert.equal(JSON.parse(reg.body).Status, 'OK');
+    const answer = async (): Promise<string> => {
+      const r = await get(`http://127.0.0.1:${SWARM_WEB}/demo/hello`);
+      return r.status === 200 ? String(r.headers['x-backend']) : `status ${r.status}`;
+    };
+    await waitFor(async () => (await answer()) === `go-demo:${GO_DEMO_BASE + 1}`, 20_000, () => 'go-demo never answered at /demo/hello');
+    const t1 = performance.now();
+    await docker('service', 'scale', '--detach', `${goDemo}=5`);
+    const want = [1, 2, 3, 4, 5].map((i) => `go-demo:${GO_DEMO_BASE + i}`);
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      seen.add(await answer());
+      return want.every((w) => seen.has(w));
+    }, 30_000, () => `not every task answered: ${[...seen].join(', ')}`);
+    t.diagnostic(`docker service scale go-demo=5: all five answering ${(performance.now() - t1).toFixed(0)} ms after it began`);
+    const seq = await backendsInTurn(`http://127.0.0.1:${SWARM_WEB}/demo/hello`, 15);
+    t.diagnostic(`15 requests: ${seq.map((s) => s.split(':')[1]).join(' ')}`);
+    assert.ok(inTurn(seq, 5), `in turn: ${seq.join(' ')}`);
   });
 });
