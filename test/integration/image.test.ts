@@ -264,7 +264,7 @@ describe('the Gantry image', { skip }, () => {
       '--label', `gantry.it=${RUN_ID}`, '--label', `gantry.docker.portbase=${GO_DEMO_BASE}`,
       '-e', 'NAME=go-demo', '-e', `PORT_BASE=${GO_DEMO_BASE}`, '-e', 'SLOT={{.Task.Slot}}', bed.node,
     );
-    await waitFor(async () => (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}', proxy)).startsWith('Running'), 30_000, () => 'the proxy task never ran (it runs once healthy)');
+    await waitFor(async () => (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}', proxy)).startsWith('Running'), 60_000, () => 'the proxy task never ran (it runs once healthy)');
     t.diagnostic(`proxy service create → task running (healthy) ${(performance.now() - t0).toFixed(0)} ms`);
     // The seed's curl: reconfigure?serviceName=go-demo&servicePath=/demo (no port: the tasks are the servers).
     const reconfigure = `http://127.0.0.1:${SWARM_API}/v1/docker-flow-proxy/reconfigure?serviceName=${goDemo}&servicePath=/demo`;
