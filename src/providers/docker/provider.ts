@@ -21,6 +21,7 @@ import { DockerClient, type DockerTlsOptions } from './client.js';
 import { compileConstraints, type LabelPredicate } from './constraints.js';
 import type { ContainerInspect, DockerEvent } from './types.js';
 import { FirstLoad } from '../first-load.js';
+import { socketAccessHint } from './access-hint.js';
 
 export interface DockerProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
@@ -146,7 +147,8 @@ export class DockerProvider implements Provider {
         if (this.#stopped) return;
         // Keep serving the last configuration: emit nothing, retry.
         // Warn once per outage; the retries that follow are debug noise.
-        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay };
+        const hint = socketAccessHint(err, this.#client.endpoint);
+        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay, ...(hint === undefined ? {} : { hint }) };
         if (delay === min) this.#logger?.warn('docker: daemon unavailable, keeping the last configuration', fields);
         else this.#logger?.debug('docker: daemon still unavailable', fields);
         lost = true;

@@ -20,6 +20,7 @@ import type { Emit, Provider } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
 import { buildSwarmConfig, buildSwarmInstances } from './build.js';
 import { FirstLoad } from '../first-load.js';
+import { socketAccessHint } from '../docker/access-hint.js';
 
 export interface SwarmProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://manager:2375`; must reach a manager. */
@@ -130,7 +131,8 @@ export class SwarmProvider implements Provider, InstanceRegistry {
       } catch (err) {
         if (this.#stopped) return;
         // Warn once per outage; the retries that follow are debug noise.
-        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay };
+        const hint = socketAccessHint(err, this.#client.endpoint);
+        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay, ...(hint === undefined ? {} : { hint }) };
         if (delay === min) this.#logger?.warn('swarm: daemon unavailable, keeping the last configuration', fields);
         else this.#logger?.debug('swarm: daemon still unavailable', fields);
         firstDone();
