@@ -137,9 +137,12 @@ build_node24_base() {
   NODE24="$TB_REPO/node_modules/node/bin/node"
   [ -x "$NODE24" ] || die "no $NODE24: run npm ci first (it brings Node 24)"
   NODE24=$(readlink -f "$NODE24")
-  NPM_CLI=$(readlink -f "$(command -v npm)") || die "npm not found"
+  # Under `npm test`, npm_execpath names npm-cli.js; else follow the npm on PATH, else ask npm.
+  NPM_CLI=${npm_execpath:-$(readlink -f "$(command -v npm)" || true)}
   NPM_DIR=$(dirname "$(dirname "$NPM_CLI")")
-  [ -f "$NPM_DIR/package.json" ] || die "npm's package directory not found (from $NPM_CLI)"
+  [ -f "$NPM_DIR/package.json" ] || NPM_DIR="$(npm root -g 2>/dev/null)/npm"
+  [ -f "$NPM_DIR/package.json" ] || die "npm's package directory not found (from ${NPM_CLI:-PATH})"
+  NPM_CLI="$NPM_DIR/bin/npm-cli.js"
   LIBS24=$(ldd "$NODE24" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}')
   # shellcheck disable=SC2086
   # Contents only, not paths: checkouts in other directories share the image instead of rebuilding it.
