@@ -108,7 +108,10 @@ export class HttpEntrypoint implements FastLaneHost {
       this.#freshHttp.delete(req.socket);
       process.nextTick(handleUnlessRefused, this, req, res);
     });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#freshHttp.delete(socket);
+      this.#onUpgrade(req, socket, head);
+    });
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
     // Connections reach node:http through Node's own listener, called by us: first the
