@@ -29,6 +29,7 @@ import { createProviders } from './providers/index.js';
 import { RestProvider, restRoutes } from './providers/rest/index.js';
 import { TlsRuntime } from './tls/runtime.js';
 import { certificatesRoute, trackCertificateExpiry } from './tls/api.js';
+import { Readiness } from './api/readiness.js';
 import './middlewares/index.js';
 
 /**
@@ -73,6 +74,8 @@ export class Gantry {
   /** Traffic counters for /metrics and the dashboard; null when neither the API nor metrics are on. */
   readonly metrics: Metrics | null;
   #stopping: Promise<void> | null = null;
+  /** What /ping reports: ready once every provider's first configuration is applied and served. */
+  readonly readiness: Readiness;
 
   constructor(opts: GantryOptions) {
     const c = opts.config;
@@ -172,6 +175,16 @@ export class Gantry {
     }
     this.providers = this.role === 'serve' ? [] : createProviders(c, opts.cwd, this.logger);
     if (this.role === 'control') this.entrypoints.length = 0;
+    this.readiness = new Readiness({
+      providers: this.providers,
+      applyAll: () => {
+        this.watcher.applyNow();
+        return this.watcher.upToDate ? this.watcher.current.version : null;
+      },
+      onSnapshot: (fn) => this.watcher.onSnapshot(fn),
+      needsWorker: this.role === 'control',
+      logger: this.logger,
+    });
   }
 
   get snapshot(): Snapshot {
@@ -186,6 +199,8 @@ export class Gantry {
     await this.tls.start(this.watcher);
     if (this.metrics !== null && this.role !== 'serve') trackCertificateExpiry(this.tls, this.metrics);
     for (const ep of this.entrypoints) await ep.listen();
+    // From here on this process serves what it has: readiness waits for the providers' first loads.
+    if (this.role !== 'serve') this.readiness.start();
     // With --workers, the primary enables ACME orders once a worker listens (cluster/primary.ts).
     if (this.role === 'all') this.tls.enableOrders();
     const api = this.config.api;
@@ -202,6 +217,7 @@ export class Gantry {
           prometheus: prometheusOnApi(this.config) ? () => this.metricsText() : null,
           dashboardDir: api.dashboard ? undefined : null,
           features: { tracing: '', metrics: this.config.metrics.prometheus === null ? '' : 'Prometheus', accessLog: this.#accessLog !== null },
+          readiness: () => this.readiness.waiting(),
         },
       );
       // The write APIs of the REST provider: native /api/providers/rest and Docker Flow Proxy's /v1/docker-flow-proxy/*.

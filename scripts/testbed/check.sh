@@ -18,7 +18,7 @@ for c in $ARGS; do
       [ -n "${GANTRY_TB_DOCKER:-}" ] || { bad "docker: not in env"; continue; }
       sock=${GANTRY_TB_DOCKER#unix://}
       if curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then ok "docker $GANTRY_TB_DOCKER"; else bad "docker $GANTRY_TB_DOCKER"; fi
-      for img in "$GANTRY_TB_IMAGE_BUSYBOX" "$GANTRY_TB_IMAGE_NODE"; do
+      for img in "$GANTRY_TB_IMAGE_BUSYBOX" "$GANTRY_TB_IMAGE_NODE" "${GANTRY_TB_IMAGE_NODE24:-gantry-tb-node24:1}"; do
         if curl -fsS --max-time 2 --unix-socket "$sock" "http://d/images/$img/json" >/dev/null 2>&1; then ok "image $img"; else bad "image $img"; fi
       done ;;
     etcd)

@@ -7,7 +7,7 @@
 set -eu
 # package[:command]: when the command is already on PATH (e.g. a CI image's own Docker, whose
 # packages conflict with docker.io), the package counts as present. Without one, dpkg decides.
-PKGS="docker.io:dockerd busybox-static pebble:pebble etcd-server:etcd etcd-client:etcdctl redis-server:redis-server curl:curl
+PKGS="docker.io:dockerd docker-compose:docker-compose busybox-static pebble:pebble etcd-server:etcd etcd-client:etcdctl redis-server:redis-server curl:curl
   openssl:openssl ca-certificates nginx:nginx haproxy:haproxy wrk:wrk chromium:chromium
   slowhttptest:slowhttptest python3:python3 nghttp2-client:h2load"
 

@@ -50,6 +50,8 @@ REDIS_TLS_PORT=${GANTRY_TB_REDIS_TLS_PORT:-16380}
 
 IMAGE_BUSYBOX=${GANTRY_TB_IMAGE_BUSYBOX:-gantry-tb-busybox:1}
 IMAGE_NODE=${GANTRY_TB_IMAGE_NODE:-gantry-tb-node:1}
+# A local stand-in for node:24-slim (Node 24 + npm), the base the image test builds Gantry's Dockerfile FROM.
+IMAGE_NODE24=${GANTRY_TB_IMAGE_NODE24:-gantry-tb-node24:1}
 
 log() { echo "testbed: $*" >&2; }
 die() { echo "testbed: $*" >&2; exit 1; }

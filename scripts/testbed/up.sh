@@ -62,6 +62,7 @@ up_docker() {
   esac
 
   build_images
+  build_node24_base
   {
     echo "DOCKER_HOST=unix://$DOCKER_SOCK"
     echo "GANTRY_TB_DOCKER=unix://$DOCKER_SOCK"
@@ -69,6 +70,7 @@ up_docker() {
     echo "GANTRY_TB_SWARM=1"
     echo "GANTRY_TB_IMAGE_BUSYBOX=$IMAGE_BUSYBOX"
     echo "GANTRY_TB_IMAGE_NODE=$IMAGE_NODE"
+    echo "GANTRY_TB_IMAGE_NODE24=$IMAGE_NODE24"
   } > "$TB/env.d/docker"
 }
 
@@ -97,7 +99,9 @@ image_hash() { docker image inspect -f '{{index .Config.Labels "gantry.testbed.h
 
 build_images() {
   BUSYBOX=$(command -v busybox) || die "busybox not installed: run scripts/testbed/install.sh"
-  NODE=$(readlink -f "$(command -v node)")
+  # The project's Node 24 (the node devDependency), whatever `node` is first on PATH: a test image
+  # that ran bin/gantry with the machine's older Node would fail.
+  if [ -x "$TB_REPO/node_modules/.bin/node" ]; then NODE=$(readlink -f "$TB_REPO/node_modules/.bin/node"); else NODE=$(readlink -f "$(command -v node)"); fi
   # Every library ldd resolves (absolute paths) plus the loader, kept at the same paths.
   LIBS=$(ldd "$NODE" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}')
   bb_hash=$({ echo "recipe $IMAGE_RECIPE"; sha256sum "$BUSYBOX"; } | sha256sum | cut -c1-16)
@@ -128,6 +132,48 @@ build_images() {
     log "images: built $IMAGE_NODE"
   fi
   rm -rf "$work"; trap - EXIT
+}
+
+# build_node24_base: a stand-in for node:24-slim, which no registry here can give, to build Gantry's
+# Dockerfile FROM (`--build-arg BASE=$IMAGE_NODE24`). It has what that Dockerfile asks of a base, in
+# the official image's layout: Node 24 (the `node` devDependency's binary and every library ldd
+# names) at /usr/local/bin/node, npm at /usr/local/lib/node_modules/npm (the npm that ran `npm ci`;
+# the `node` package ships none), a shell (busybox) and the user node (1000:1000).
+build_node24_base() {
+  NODE24="$TB_REPO/node_modules/node/bin/node"
+  [ -x "$NODE24" ] || die "no $NODE24: run npm ci first (it brings Node 24)"
+  NODE24=$(readlink -f "$NODE24")
+  # Under `npm test`, npm_execpath names npm-cli.js; else follow the npm on PATH, else ask npm.
+  NPM_CLI=${npm_execpath:-$(readlink -f "$(command -v npm)" || true)}
+  NPM_DIR=$(dirname "$(dirname "$NPM_CLI")")
+  [ -f "$NPM_DIR/package.json" ] || NPM_DIR="$(npm root -g 2>/dev/null)/npm"
+  [ -f "$NPM_DIR/package.json" ] || die "npm's package directory not found (from ${NPM_CLI:-PATH})"
+  NPM_CLI="$NPM_DIR/bin/npm-cli.js"
+  LIBS24=$(ldd "$NODE24" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}')
+  # shellcheck disable=SC2086
+  # Contents only, not paths: checkouts in other directories share the image instead of rebuilding it.
+  h=$({ echo "node24 recipe 1"; for f in "$BUSYBOX" "$NODE24" $LIBS24 "$NPM_DIR/package.json"; do sha256sum < "$f"; done; } | sha256sum | cut -c1-16)
+  if [ "$(image_hash "$IMAGE_NODE24")" = "$h" ]; then log "images: $IMAGE_NODE24 up to date"; return 0; fi
+  work=$(mktemp -d /tmp/gantry-tb-node24.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" EXIT
+  r="$work/root"
+  make_busybox_root "$r"
+  printf 'node:x:1000:1000::/home/node:/bin/sh\n' >> "$r/etc/passwd"
+  printf 'node:x:1000:\n' >> "$r/etc/group"
+  mkdir -p "$r/usr/bin" "$r/usr/local/bin" "$r/usr/local/lib/node_modules" "$r/home/node"
+  chown 1000:1000 "$r/home/node"
+  # `#!/usr/bin/env node` scripts (npm, bin/gantry) need env where Debian has it.
+  ln -s /bin/busybox "$r/usr/bin/env"
+  cp "$NODE24" "$r/usr/local/bin/node"
+  for lib in $LIBS24; do mkdir -p "$r$(dirname "$lib")"; cp -L "$lib" "$r$lib"; done
+  cp -a "$NPM_DIR" "$r/usr/local/lib/node_modules/npm"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$r/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$r/usr/local/bin/npx"
+  import_image "$IMAGE_NODE24" "$h" "$r" \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["node"]'
+  rm -rf "$work"; trap - EXIT
+  log "images: built $IMAGE_NODE24 ($("$NODE24" --version), npm $("$NODE24" "$NPM_CLI" --version 2>/dev/null || echo '?'))"
 }
 
 # ---------------------------------------------------------------- etcd

@@ -40,6 +40,8 @@ export interface ApiExtensions {
   prometheus?: (() => Promise<string>) | null;
   /** Serve the dashboard at /dashboard/ from this directory (dist/web by default); null = off. */
   dashboardDir?: string | null;
+  /** What readiness waits for (empty when ready): /ping answers 503 naming it until then. */
+  readiness?: () => string[];
   /** What /api/overview reports under `features`. */
   features?: { tracing: string; metrics: string; accessLog: boolean };
 }
@@ -129,9 +131,12 @@ export class ApiServer {
       return;
     }
     if (url.pathname === '/ping') {
-      // While shutting down (requestAcceptGraceTimeout), 503 tells load balancers to stop sending (Traefik's terminatingStatusCode).
-      res.writeHead(this.terminating ? 503 : 200, { 'content-type': 'text/plain' });
-      res.end(this.terminating ? 'terminating' : 'OK');
+      // While shutting down (requestAcceptGraceTimeout), 503 tells load balancers to stop sending
+      // (Traefik's terminatingStatusCode); before the first complete configuration, 503 says not ready.
+      const waiting = this.terminating ? [] : (this.#ext.readiness?.() ?? []);
+      const status = this.terminating || waiting.length > 0 ? 503 : 200;
+      res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(this.terminating ? 'terminating' : waiting.length === 0 ? 'OK' : `not ready: waiting for ${waiting.join(', ')}`);
       return;
     }
     for (const route of this.#routes) if (await route(req, res, url)) return;

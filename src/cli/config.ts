@@ -7,16 +7,15 @@ import { request } from 'undici';
 import { stringify } from 'yaml';
 import { effectiveConfig, type RawData } from '../providers/rest/effective.js';
 
-export const DEFAULT_API = 'http://127.0.0.1:8080';
+import { apiBase, defaultApiUrl } from './api-url.js';
+
+/** DEFAULT_API: GANTRY_API_ADDRESS when set (as `gantry run` reads it), else 127.0.0.1:8080. */
+export const DEFAULT_API = defaultApiUrl();
 
 /** apiCall sends one request to the API; credentials in the URL (`http://user:pass@host:port`) become basic auth. */
 export async function apiCall(api: string, pathAndQuery: string, method = 'GET'): Promise<{ status: number; body: string }> {
-  const base = new URL(api.includes('://') ? api : `http://${api}`);
+  const { base, headers } = apiBase(api);
   const url = new URL(pathAndQuery, base.origin);
-  const headers: Record<string, string> = {};
-  if (base.username !== '') {
-    headers['authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64');
-  }
   const res = await request(url, { method: method as 'GET', headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   return { status: res.statusCode, body: await res.body.text() };
 }

@@ -8,11 +8,12 @@ import cluster from 'node:cluster';
 import { Gantry, stopAndExit } from '../gantry.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
+import { canBindPrivilegedPorts } from './privileged-ports.js';
 
 export async function runCommand(argv: string[]): Promise<void> {
   let config;
   try {
-    config = await loadStaticConfig({ argv, env: process.env, cwd: process.cwd(), isRoot: process.getuid?.() === 0 });
+    config = await loadStaticConfig({ argv, env: process.env, cwd: process.cwd(), isRoot: canBindPrivilegedPorts() });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);

@@ -100,6 +100,8 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     workers.add(w);
     const forkedAt = Date.now();
     let listening = false;
+    /** The newest configuration version this worker applied; with `listening`, what it serves. */
+    let applied = 0;
     w.on('message', (m: unknown) => {
       if (isMessage(m, 'gantry:hello')) {
         // Certificates and pending challenges first: the worker listens once its configuration is in.
@@ -111,14 +113,18 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
       else if (isMessage(m, 'gantry:listening')) {
         listening = true;
         gantry.tls.enableOrders();
+        gantry.readiness.serving(applied);
       } else if (isMessage<WorkerStartFailed>(m, 'gantry:start-failed')) lastCause = m.error;
       else if (isMessage<StatsReply>(m, 'gantry:stats')) {
         const done = pending.get(m.id);
         pending.delete(m.id);
         done?.(m);
       }
-      else if (isMessage<WorkerApplied>(m, 'gantry:applied')) log.debug('worker applied configuration', { worker: w.id, version: m.version });
-      else if (isMessage<MetricsRequest>(m, 'gantry:metrics?')) {
+      else if (isMessage<WorkerApplied>(m, 'gantry:applied')) {
+        log.debug('worker applied configuration', { worker: w.id, version: m.version });
+        applied = Math.max(applied, m.version);
+        if (listening) gantry.readiness.serving(applied);
+      } else if (isMessage<MetricsRequest>(m, 'gantry:metrics?')) {
         const id = m.id;
         gantry.metricsText().then(
           (text) => send(w, { type: 'gantry:metrics', id, text }),

@@ -75,6 +75,9 @@ const kWriteTimer = Symbol('gantry.writeTimer');
 const kConnState = Symbol('gantry.connState');
 type TrackedSocket = Duplex & { [kConnState]?: { requests: number; since: number } };
 
+/** How long, at shutdown, a connection accepted before the listener closed may take to send its first request. */
+const FRESH_CONNECTION_GRACE_MS = 500;
+
 export class HttpEntrypoint implements FastLaneHost {
   readonly name: string;
   readonly opts: HttpEntrypointOptions;
@@ -89,6 +92,8 @@ export class HttpEntrypoint implements FastLaneHost {
   #idleWaiters: Array<() => void> = [];
   /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
   #fast = new Set<FastConnection>();
+  /** Sockets given straight to node:http whose first request has not arrived yet. */
+  #freshHttp = new Set<Duplex>();
   /** Client sockets node:http handed over for an upgrade (tunnels, or the answer that declined one). */
   #tunnels = new Set<Duplex>();
   #toHttp: (s: Duplex) => void;
@@ -119,8 +124,14 @@ export class HttpEntrypoint implements FastLaneHost {
     // read (the body, pipelined requests). When that rest is malformed, clientError answers 400 and
     // ends the connection, and no request of the read may have been forwarded: requests are routed
     // once the read is parsed, in arrival order.
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => process.nextTick(handleUnlessRefused, this, req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.#freshHttp.delete(req.socket);
+      process.nextTick(handleUnlessRefused, this, req, res);
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#freshHttp.delete(socket);
+      this.#onUpgrade(req, socket, head);
+    });
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
     // Connections reach node:http through Node's own listener, called by us: first the
@@ -135,7 +146,7 @@ export class HttpEntrypoint implements FastLaneHost {
     // Requests the fast lane could never take here: every one needs a look before routing, or a
     // response modifier.
     const fastLane = (opts.preRoute ?? null) === null && opts.debugHeaders !== true;
-    const serveNow = fastLane ? (s: Duplex): void => this.#serve(s) : this.#toHttp;
+    const serveNow = fastLane ? (s: Duplex): void => this.#serve(s) : (s: Duplex): void => this.#direct(s);
     this.#limits = (opts.keepAliveMaxRequests ?? 0) > 0 || (opts.keepAliveMaxTimeMs ?? 0) > 0;
     // The connection's age counts from when it reached HTTP (after TLS), on either lane.
     const serveHttp1 = this.#limits
@@ -162,8 +173,22 @@ export class HttpEntrypoint implements FastLaneHost {
   }
 
   #serve(s: Duplex): void {
-    if (this.#closing || !(s instanceof net.Socket)) return this.#toHttp(s);
+    if (this.#closing || !(s instanceof net.Socket)) return this.#direct(s);
     this.#fast.add(new FastConnection(s, this));
+  }
+
+  /** #direct gives a new connection to node:http, remembered as fresh until its first request. */
+  #direct(s: Duplex): void {
+    this.#freshHttp.add(s);
+    s.once('close', () => this.#freshHttp.delete(s));
+    this.#toHttp(s);
+  }
+
+  /** #anyFresh: a connection accepted before the listener closed has not sent its first request yet. */
+  #anyFresh(): boolean {
+    if (this.#freshHttp.size > 0) return true;
+    for (const c of this.#fast) if (c.fresh) return true;
+    return false;
   }
 
   // FastLaneHost: what the fast lane's connections ask of their entrypoint.
@@ -433,6 +458,13 @@ export class HttpEntrypoint implements FastLaneHost {
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // A client that connected just before the listener closed has usually written its request
+    // already, and it is on its way: closing that connection now would reset a request Gantry
+    // accepted (seen: two resets per SIGTERM under a steady load of new connections). So new
+    // connections get a moment to deliver their first request (served, with Connection: close),
+    // as Go's http.Server gives them (5 s); keep-alive connections that are idle close after it.
+    const freshUntil = Date.now() + Math.min(graceMs, FRESH_CONNECTION_GRACE_MS);
+    while (this.#anyFresh() && Date.now() < freshUntil) await new Promise((r) => setTimeout(r, 5));
     this.server.closeIdleConnections();
     this.#h2.goAway();
     for (const c of [...this.#fast]) if (c.closeIdle()) this.#fast.delete(c);

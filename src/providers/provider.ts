@@ -5,6 +5,7 @@
  */
 import type { DynamicConfig } from '../config/dynamic/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { Loaded } from './first-load.js';
 
 export interface ConfigMessage {
   /** Provider name, used as the qualifier: `file`, `docker`, `rest`, `etcd` … */
@@ -27,6 +28,12 @@ export type Emit = (msg: ConfigMessage) => void;
 
 export interface Provider {
   readonly name: string;
+  /**
+   * loaded is done once the provider has emitted the whole configuration its source held when it
+   * started (the file read, the containers listed, the etcd keys read, the stored registrations
+   * loaded). Until every provider's is, Gantry is not ready (/ping answers 503).
+   */
+  readonly loaded: Loaded;
   /**
    * start begins watching; it emits a first configuration as soon as it has one. It resolves once
    * the provider is running (not when it stops); failures after that are logged and retried inside.

@@ -91,6 +91,11 @@ export class ConfigWatcher {
     }, wait);
   }
 
+  /** upToDate: the current snapshot was built from the latest configuration of every provider. */
+  get upToDate(): boolean {
+    return this.#lastKey === JSON.stringify(this.messages);
+  }
+
   /** applyNow builds and swaps a snapshot from the latest configurations (if they changed). */
   applyNow(): Snapshot {
     this.#lastApply = Date.now();

@@ -22,7 +22,10 @@ export interface LoadStaticOptions {
   env: NodeJS.ProcessEnv;
   /** Directory for the default files and for relative paths. */
   cwd: string;
-  /** Root gets the privileged default ports (:80/:443), others :8000/:8443. */
+  /**
+   * Whether the process may bind ports below 1024 (root, CAP_NET_BIND_SERVICE, or a container's
+   * ip_unprivileged_port_start: see cli/privileged-ports.ts): then the default ports are :80/:443, else :8000/:8443.
+   */
   isRoot: boolean;
   /** Whether a Docker daemon socket is present (default: /var/run/docker.sock exists). */
   dockerAvailable?: () => boolean;

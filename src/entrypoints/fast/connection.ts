@@ -48,6 +48,7 @@ export class FastConnection implements FastSink {
   deadline: NodeJS.Timeout | null = null;
   #closeAfter = false;
   #served = 0;
+  #begun = false;
 
   constructor(socket: Socket, host: FastLaneHost) {
     this.socket = socket;
@@ -64,6 +65,11 @@ export class FastConnection implements FastSink {
     if (socket.isPaused()) socket.resume();
     // Until the first request: the slowloris guard's time; afterwards the keep-alive idle time.
     socket.setTimeout(host.headerTimeoutMs);
+  }
+
+  /** No request has begun on this connection yet (shutdown gives such a one a moment: see the entrypoint's close). */
+  get fresh(): boolean {
+    return !this.#begun && !this.gone;
   }
 
   get closeAfter(): boolean {
@@ -90,6 +96,7 @@ export class FastConnection implements FastSink {
   /** begin marks a request as taken by the fast lane. */
   begin(req: FastRequest, ctx: RequestContext): void {
     this.busy = true;
+    this.#begun = true;
     this.request = req;
     this.context = ctx;
     if (req.close) this.#closeAfter = true;

@@ -20,6 +20,7 @@ import { compileTagConstraints, type TagPredicate } from '../docker/constraints.
 import { mapLimit } from '../docker/provider.js';
 import type { TlsContents } from '../tls-files.js';
 import { ConsulClient, type CatalogServices, type HealthEntry } from './client.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface ConsulCatalogOptions {
   address: string;
@@ -112,6 +113,8 @@ export function buildConsulConfig(
 export class ConsulCatalogProvider implements Provider, InstanceRegistry {
   readonly name = 'consulcatalog';
   readonly registryName = 'consul catalog';
+  /** Done after the catalog and every listed service's first health answer were emitted. */
+  readonly loaded = new FirstLoad();
   #client: ConsulClient;
   #opts: Required<Pick<ConsulCatalogOptions, 'prefix' | 'exposedByDefault' | 'defaultRule'>> & { constraints: TagPredicate };
   #watch: boolean;
@@ -191,6 +194,7 @@ export class ConsulCatalogProvider implements Provider, InstanceRegistry {
         await this.#syncWatchers();
         this.#ready = true;
         this.#publish();
+        this.loaded.mark();
         first();
       } catch (err) {
         if (signal.aborted) return;

@@ -20,6 +20,8 @@ import { buildDockerConfig } from './build.js';
 import { DockerClient, type DockerTlsOptions } from './client.js';
 import { compileConstraints, type LabelPredicate } from './constraints.js';
 import type { ContainerInspect, DockerEvent } from './types.js';
+import { FirstLoad } from '../first-load.js';
+import { socketAccessHint } from './access-hint.js';
 
 export interface DockerProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
@@ -59,6 +61,8 @@ const TERMINATING = new Set(['9', '15', '2', '3', 'SIGKILL', 'SIGTERM', 'SIGINT'
 
 export class DockerProvider implements Provider {
   readonly name: string = 'docker';
+  /** Done after the first complete listing: a daemon unreachable at start keeps Gantry not ready. */
+  readonly loaded = new FirstLoad();
   #opts: DockerProviderOptions;
   #constraints: LabelPredicate;
   #client: DockerClient;
@@ -143,7 +147,8 @@ export class DockerProvider implements Provider {
         if (this.#stopped) return;
         // Keep serving the last configuration: emit nothing, retry.
         // Warn once per outage; the retries that follow are debug noise.
-        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay };
+        const hint = socketAccessHint(err, this.#client.endpoint);
+        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay, ...(hint === undefined ? {} : { hint }) };
         if (delay === min) this.#logger?.warn('docker: daemon unavailable, keeping the last configuration', fields);
         else this.#logger?.debug('docker: daemon still unavailable', fields);
         lost = true;
@@ -178,6 +183,7 @@ export class DockerProvider implements Provider {
       this.#containers = next;
       for (const id of this.#stopping) if (!next.has(id)) this.#stopping.delete(id);
       this.#emitNow();
+      this.loaded.mark();
     } finally {
       this.#syncing = false;
     }

@@ -15,6 +15,7 @@ import type { Emit, Provider, ProviderError } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
 import { instanceUrl } from '../rest/registry.js';
 import type { EtcdClient, Watch, WatchEvent } from './client.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface EtcdProviderOptions {
   client: EtcdClient;
@@ -30,6 +31,8 @@ export const REST_STATE_SUFFIX = '/_rest/state';
 class PrefixMirror {
   readonly prefix: string;
   readonly kvs = new Map<string, string>();
+  /** Done after the first read of the prefix was handed to onChange. */
+  readonly loaded = new FirstLoad();
   #client: EtcdClient;
   #watch: Watch | null = null;
   #onChange: () => void;
@@ -60,6 +63,7 @@ class PrefixMirror {
     this.kvs.clear();
     for (const kv of range.kvs) this.kvs.set(kv.key, kv.value);
     this.#onChange();
+    this.loaded.mark();
     this.#watch = this.#client.watchPrefix(
       this.prefix,
       range.revision + 1,
@@ -91,6 +95,8 @@ export class EtcdProvider implements Provider, InstanceRegistry {
   readonly name = 'etcd';
   readonly registryName: string;
   readonly client: EtcdClient;
+  /** Done once the model under rootKey and the Registrator prefix were both read. */
+  readonly loaded = new FirstLoad();
   #rootKey: string;
   #config: PrefixMirror | null = null;
   #registrator: PrefixMirror | null = null;
@@ -119,6 +125,8 @@ export class EtcdProvider implements Provider, InstanceRegistry {
       this.#registrator = new PrefixMirror(this.client, this.#registratorPrefix + '/', () => this.#registryChanged(), logger);
       starts.push(this.#registrator.start());
     }
+    const mirrors = [this.#config, this.#registrator].filter((m): m is PrefixMirror => m !== null);
+    void Promise.all(mirrors.map((m) => m.loaded.promise)).then(() => this.loaded.mark());
     await Promise.all(starts);
   }
 

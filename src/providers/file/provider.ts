@@ -12,6 +12,7 @@ import { ConfigError, ParseError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Emit, Provider } from '../provider.js';
 import { readDirectory, readSingle, type ReadResult } from './read.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface FileProviderOptions {
   filename?: string;
@@ -27,6 +28,8 @@ const REWATCH_MS = 1000;
 
 export class FileProvider implements Provider {
   readonly name = 'file';
+  /** Done after the first read that parsed: a file that does not load keeps Gantry not ready. */
+  readonly loaded = new FirstLoad();
   /** The error of the last attempt to load, or null when it succeeded. */
   lastError: ParseError | ConfigError | null = null;
 
@@ -109,6 +112,7 @@ export class FileProvider implements Provider {
     this.#lastEmitted = key;
     for (const err of result.errors) this.#logger?.error(err.message, { path: err.path });
     this.#emit?.({ provider: this.name, config: result.config, ...(result.errors.length > 0 ? { errors: result.errors } : {}) });
+    this.loaded.mark();
   }
 
   #failed(e: unknown): void {

@@ -11,6 +11,7 @@ import { buildDfpConfig } from './dfp.js';
 import type { InstanceRegistry } from './registry.js';
 import { emptyState, type RestState } from './state.js';
 import type { Mutation, RestStorage } from './storage.js';
+import { FirstLoad } from '../first-load.js';
 
 export interface RestProviderOptions {
   storage: RestStorage;
@@ -21,6 +22,11 @@ type Obj = Record<string, Record<string, Record<string, unknown>>>;
 
 export class RestProvider implements Provider {
   readonly name = 'rest';
+  /**
+   * Done once the stored registrations were read and emitted. Those without a port are served by a
+   * registry's instances (Swarm, etcd, Consul): those providers' own `loaded` covers them.
+   */
+  readonly loaded = new FirstLoad();
   readonly storage: RestStorage;
   readonly registries: readonly InstanceRegistry[];
   #state: RestState = emptyState();
@@ -62,6 +68,7 @@ export class RestProvider implements Provider {
       this.#publish();
     });
     this.#publish();
+    this.loaded.mark();
   }
 
   /** update stores a change made through the API and applies it at once. */

@@ -19,6 +19,8 @@ import type { DockerEvent } from '../docker/types.js';
 import type { Emit, Provider } from '../provider.js';
 import type { InstanceRegistry } from '../rest/registry.js';
 import { buildSwarmConfig, buildSwarmInstances } from './build.js';
+import { FirstLoad } from '../first-load.js';
+import { socketAccessHint } from '../docker/access-hint.js';
 
 export interface SwarmProviderOptions {
   /** `unix:///var/run/docker.sock` (default) or `tcp://manager:2375`; must reach a manager. */
@@ -49,6 +51,8 @@ const FOLLOW_UPS_MS = [300, 1500];
 export class SwarmProvider implements Provider, InstanceRegistry {
   readonly name: string = 'swarm';
   readonly registryName = 'swarm tasks';
+  /** Done after the first listing of services, tasks and nodes (routes and instances both). */
+  readonly loaded = new FirstLoad();
   #opts: SwarmProviderOptions;
   #constraints: LabelPredicate;
   #client: DockerClient;
@@ -131,7 +135,8 @@ export class SwarmProvider implements Provider, InstanceRegistry {
       } catch (err) {
         if (this.#stopped) return;
         // Warn once per outage; the retries that follow are debug noise.
-        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay };
+        const hint = socketAccessHint(err, this.#client.endpoint);
+        const fields = { endpoint: this.#client.endpoint, error: err, retryMs: delay, ...(hint === undefined ? {} : { hint }) };
         if (delay === min) this.#logger?.warn('swarm: daemon unavailable, keeping the last configuration', fields);
         else this.#logger?.debug('swarm: daemon still unavailable', fields);
         firstDone();
@@ -231,6 +236,7 @@ export class SwarmProvider implements Provider, InstanceRegistry {
         }
         this.#emit?.({ provider: this.name, config: res.config, errors: res.errors });
         this.#setInstances(buildSwarmInstances(services, tasks, nodes, { network: this.#opts.network, localNodeId: this.#localNodeId, stopping: this.#stopping }));
+        this.loaded.mark();
       } while (this.#again && !this.#stopped);
     })();
     try {
