@@ -68,7 +68,7 @@ describe('routers: v2 rules, parentRefs, observability', () => {
         authResponseHeaders: [X-User-Role]
   services:
 ${['v2host', 'v2path', 'admin', 'user', 'quiet', 'loud'].map(lb).join('')}`,
-      [`--accessLog.filePath=${log}`, '--accessLog.format=json', '--metrics.prometheus'],
+      [`--accessLog.filePath=${log}`, '--accessLog.format=json', '--metrics.prometheus', '--metrics.prometheus.addRoutersLabels'],
     ));
     await g.waitForLog((l) => l.msg === 'configuration applied' && Number(l['routers']) > 0);
   });
