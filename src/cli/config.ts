@@ -3,7 +3,7 @@
  * router, service and middleware with its provider, status and error (the analogue of reading
  * Docker Flow Proxy's generated haproxy.cfg). Also the small API client the other client commands use.
  */
-import { request } from 'undici';
+import { undici } from '../upstreams/undici.js';
 import { stringify } from 'yaml';
 import { effectiveConfig, type RawData } from '../providers/rest/effective.js';
 
@@ -16,7 +16,7 @@ export const DEFAULT_API = defaultApiUrl();
 export async function apiCall(api: string, pathAndQuery: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const { base, headers } = apiBase(api);
   const url = new URL(pathAndQuery, base.origin);
-  const res = await request(url, { method: method as 'GET', headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const res = await undici().request(url, { method: method as 'GET', headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   return { status: res.statusCode, body: await res.body.text() };
 }
 

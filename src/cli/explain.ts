@@ -3,7 +3,7 @@
  * /api/explain which router would take a request, why the others did not, and which server would
  * answer, and prints it readably. Exit 0 when a router matches, 1 when none does or on error.
  */
-import { request } from 'undici';
+import { undici } from '../upstreams/undici.js';
 import type { ExplainResult } from '../api/explain.js';
 
 export interface ExplainOptions {
@@ -27,7 +27,7 @@ export async function explainCommand(target: string, opts: ExplainOptions, out: 
   let status: number;
   let body: string;
   try {
-    const res = await request(url, { headers, headersTimeout: 5000, bodyTimeout: 5000 });
+    const res = await undici().request(url, { headers, headersTimeout: 5000, bodyTimeout: 5000 });
     status = res.statusCode;
     body = await res.body.text();
   } catch (e) {

@@ -23,7 +23,8 @@
  * down within one timeout, not one interval. With several worker processes each worker checks on
  * its own; they reach the same verdicts within one interval.
  */
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { undici } from '../upstreams/undici.js';
 import { tlsConnectOptions, transportKey, type TransportOptions } from '../upstreams/transport.js';
 import { grpcProber } from './grpc.js';
 import type { UpstreamServer } from '../upstreams/server.js';
@@ -103,7 +104,7 @@ export const httpProber: Prober = async (url, check, dispatcher, transport) => {
   const headers: Record<string, string> = { ...check.headers };
   if (check.hostname !== '') headers['host'] = check.hostname;
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       method: check.method as Dispatcher.HttpMethod,
       headers,
       dispatcher,
@@ -221,7 +222,7 @@ export class HealthCheckRegistry {
 
   get dispatcher(): Dispatcher {
     // A private agent keeps checks off the forwarder's pools; created only when checks exist.
-    this.#dispatcher ??= new Agent({ keepAliveTimeout: 4_000, connections: 2 });
+    this.#dispatcher ??= new (undici().Agent)({ keepAliveTimeout: 4_000, connections: 2 });
     return this.#dispatcher;
   }
 
@@ -242,9 +243,9 @@ export class HealthCheckRegistry {
     let d = this.#dispatchers.get(key);
     if (d === undefined) {
       const t = probe.transport;
-      const agent = new Agent({ keepAliveTimeout: 4_000, connections: 2, connect: t === null ? {} : { timeout: t.dialTimeoutMs, ...tlsConnectOptions(t, '') } });
+      const agent = new (undici().Agent)({ keepAliveTimeout: 4_000, connections: 2, connect: t === null ? {} : { timeout: t.dialTimeoutMs, ...tlsConnectOptions(t, '') } });
       // Go's client follows at most 10 redirects; so does Traefik's health check unless told not to.
-      const dispatcher = probe.check.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
+      const dispatcher = probe.check.followRedirects ? agent.compose(undici().interceptors.redirect({ maxRedirections: 10 })) : agent;
       d = { dispatcher, refs: 0 };
       this.#dispatchers.set(key, d);
     }

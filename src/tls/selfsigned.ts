@@ -1,36 +1,51 @@
 /**
  * generateSelfSigned makes the default certificate a TLS entrypoint serves for names it has no
  * certificate for (as Traefik's "TRAEFIK DEFAULT CERT"). It is made in-process at start with
- * WebCrypto and @peculiar/x509 (shipped with acme-client), never read from disk.
+ * node:crypto and a few lines of DER (src/tls/der.ts), never read from disk: an X.509 library
+ * would cost several MB of memory for one certificate.
  */
-import { webcrypto, randomBytes } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { bitString, boolean, contextExplicit, integer, octetString, oid, sequence, set, time, utf8String } from './der.js';
 
 export interface PemPair {
   certPem: string;
   keyPem: string;
 }
 
+const ECDSA_WITH_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
+
+function name(commonName: string): Buffer {
+  return sequence(set(sequence(oid('2.5.4.3'), utf8String(commonName))));
+}
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
+}
+
+function pem(label: string, der: Buffer): string {
+  return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
 export async function generateSelfSigned(commonName = 'GANTRY DEFAULT CERT', days = 365): Promise<PemPair> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'),
-    name: `CN=${commonName}`,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + days * 86_400_000),
-    signingAlgorithm: alg,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    ],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  const b64 = Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n');
-  return { certPem: cert.toString('pem'), keyPem: `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n` };
+  const serial = randomBytes(8);
+  serial[0] = serial[0]! & 0x7f || 1; // positive and non-zero (RFC 5280 §4.1.2.2)
+  const tbs = sequence(
+    contextExplicit(0, integer(Buffer.from([2]))), // v3
+    integer(serial),
+    ECDSA_WITH_SHA256,
+    name(commonName),
+    sequence(time(new Date(now - 60_000)), time(new Date(now + days * 86_400_000))),
+    name(commonName),
+    publicKey.export({ type: 'spki', format: 'der' }),
+    contextExplicit(3, sequence(
+      extension('2.5.29.19', true, sequence()), // basicConstraints: not a CA
+      extension('2.5.29.15', true, bitString(Buffer.from([0xa0]), 5)), // keyUsage: digitalSignature, keyEncipherment
+      extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.1'))), // extKeyUsage: serverAuth
+    )),
+  );
+  const signature = sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
+  const cert = sequence(tbs, ECDSA_WITH_SHA256, bitString(signature));
+  return { certPem: pem('CERTIFICATE', cert), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }

@@ -7,7 +7,8 @@
  * any more is dropped, its pools closed once no other server shares the origin, and a transport
  * no snapshot uses is closed with its pools (Caddy's hosts.go).
  */
-import { buildConnector, H2CClient, Pool } from 'undici';
+import type { H2CClient, Pool, buildConnector } from 'undici';
+import { undici } from './undici.js';
 import { UpstreamServer } from './server.js';
 import { H1Pool, type UpstreamDispatcher } from './h1/pool.js';
 import { defaultTransport, tlsConnectOptions, transportKey, type TransportOptions, type UpstreamClient } from './transport.js';
@@ -58,7 +59,7 @@ export class UpstreamTransport {
     }
     if (server.origin.startsWith('h2c:')) {
       // h2c:// servers speak HTTP/2 with prior knowledge: one connection, streams multiplexed.
-      return new H2CClient('http:' + server.origin.slice(4), {
+      return new (undici().H2CClient)('http:' + server.origin.slice(4), {
         connectTimeout: t.dialTimeoutMs,
         headersTimeout: t.responseHeaderTimeoutMs,
         bodyTimeout: 0,
@@ -70,8 +71,8 @@ export class UpstreamTransport {
     // undici would take the TLS server name from each request's Host header (the client's, with
     // passHostHeader) and reconnect whenever it changes. As in Traefik, the server's certificate is
     // checked against the server URL's host, or the transport's serverName, whatever the Host.
-    const connector = buildConnector({ timeout: t.dialTimeoutMs, allowH2: t.disableHTTP2 !== true, ...(server.origin.startsWith('https:') ? tlsConnectOptions(t, host) : {}) } as buildConnector.BuildOptions);
-    return new Pool(server.origin, {
+    const connector = undici().buildConnector({ timeout: t.dialTimeoutMs, allowH2: t.disableHTTP2 !== true, ...(server.origin.startsWith('https:') ? tlsConnectOptions(t, host) : {}) } as buildConnector.BuildOptions);
+    return new (undici().Pool)(server.origin, {
       connect: (opts, cb) => connector({ ...opts, servername: undefined }, cb),
       // https:// servers get HTTP/2 when they offer it by ALPN, unless the transport says not to.
       allowH2: t.disableHTTP2 !== true,

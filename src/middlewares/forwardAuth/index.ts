@@ -16,7 +16,8 @@
  * and `authSigninURL` (a 401 of the auth server becomes a 302 to that URL).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { undici } from '../../upstreams/undici.js';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -164,7 +165,7 @@ class ForwardAuth {
     this.#dispatcher = undefined;
     if (o.tls !== undefined) {
       const { caOptional: _ignored, ...tls } = o.tls;
-      const agent = new Agent({ connect: clientTlsOptions(tls, cwd, 'forwardAuth.tls') });
+      const agent = new (undici().Agent)({ connect: clientTlsOptions(tls, cwd, 'forwardAuth.tls') });
       this.#dispatcher = agent;
       retain({ stop: () => void agent.close() });
     }
@@ -234,7 +235,7 @@ class ForwardAuth {
     let headers: AuthHeaders;
     let body: Buffer;
     try {
-      const r = await request(this.#address, {
+      const r = await undici().request(this.#address, {
         method: this.#preserveMethod ? ((req.method ?? 'GET') as 'GET') : 'GET',
         headers: this.authHeaders(req, ctx),
         body: held !== null && held.chunks.length > 0 ? Buffer.concat(held.chunks) : undefined,

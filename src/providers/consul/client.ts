@@ -4,7 +4,8 @@
  * until the result changes or the wait passes. An index that goes backwards (a Consul restart, a
  * snapshot restore) resets to 0, as the documentation asks.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../../upstreams/undici.js';
 import type { TlsContents } from '../tls-files.js';
 
 export interface ConsulClientOptions {
@@ -44,7 +45,7 @@ export class ConsulClient {
     const t = opts.tls;
     const scheme = t !== undefined ? 'https' : opts.scheme;
     this.base = /^https?:\/\//.test(opts.address) ? opts.address.replace(/\/+$/, '') : `${scheme}://${opts.address}`;
-    this.#agent = new Agent({
+    this.#agent = new (undici().Agent)({
       keepAliveTimeout: 30_000,
       ...(t !== undefined ? { connect: { ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: !t.insecureSkipVerify } } : {}),
       // HTTP/1.1 as without TLS: one connection per blocking query.
@@ -65,7 +66,7 @@ export class ConsulClient {
     if (this.#opts.token) headers['x-consul-token'] = this.#opts.token;
     // Consul adds up to wait/16 of jitter to the wait; allow that and some slack.
     const timeout = this.#opts.waitMs + Math.ceil(this.#opts.waitMs / 16) + 5000;
-    const res = await request(url, { headers, signal, dispatcher: this.#agent, headersTimeout: timeout, bodyTimeout: timeout });
+    const res = await undici().request(url, { headers, signal, dispatcher: this.#agent, headersTimeout: timeout, bodyTimeout: timeout });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`consul ${url.pathname}: HTTP ${res.statusCode}: ${text.slice(0, 200).trim()}`);
     const raw = res.headers['x-consul-index'];

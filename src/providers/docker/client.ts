@@ -7,7 +7,8 @@
  * The API version is negotiated once (`/_ping` API-Version header, else `/version` ApiVersion),
  * capped at the newest version this client was written against and falling back to v1.41.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../../upstreams/undici.js';
 import { GantryError } from '../../errors.js';
 import { NdjsonParser } from './ndjson.js';
 import type { ContainerInspect, ContainerSummary, DockerEvent, SwarmNode, SwarmService, SwarmTask } from './types.js';
@@ -68,7 +69,7 @@ export class DockerClient {
     const ep = this.endpoint;
     if (ep.startsWith('unix://')) {
       this.#origin = 'http://docker';
-      this.#agent = new Agent({ connect: { socketPath: ep.slice('unix://'.length) } });
+      this.#agent = new (undici().Agent)({ connect: { socketPath: ep.slice('unix://'.length) } });
       return;
     }
     let url: URL;
@@ -82,7 +83,7 @@ export class DockerClient {
     }
     this.#origin = url.origin;
     const tls = opts.tls;
-    this.#agent = new Agent({
+    this.#agent = new (undici().Agent)({
       connect: tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.insecureSkipVerify !== true } : {},
       // HTTP/1.1: the event stream is one long response, as the daemon's own clients read it.
       allowH2: false,
@@ -96,7 +97,7 @@ export class DockerClient {
 
   /** negotiate pings the daemon and picks min(daemon's API version, MAX_API_VERSION). It throws when the daemon is unreachable. */
   async negotiate(): Promise<string> {
-    const res = await request(`${this.#origin}/_ping`, { dispatcher: this.#agent, headersTimeout: this.#timeout, bodyTimeout: this.#timeout });
+    const res = await undici().request(`${this.#origin}/_ping`, { dispatcher: this.#agent, headersTimeout: this.#timeout, bodyTimeout: this.#timeout });
     await res.body.text();
     if (res.statusCode !== 200) throw new DockerApiError(res.statusCode, 'ping failed');
     let server = res.headers['api-version'];
@@ -115,7 +116,7 @@ export class DockerClient {
 
   async #get(path: string, versioned = true): Promise<unknown> {
     const url = versioned ? `${this.#origin}/v${this.apiVersion}${path}` : `${this.#origin}${path}`;
-    const res = await request(url, { dispatcher: this.#agent, headersTimeout: this.#timeout, bodyTimeout: this.#timeout });
+    const res = await undici().request(url, { dispatcher: this.#agent, headersTimeout: this.#timeout, bodyTimeout: this.#timeout });
     const text = await res.body.text();
     if (res.statusCode >= 300) throw new DockerApiError(res.statusCode, errorMessage(text));
     return JSON.parse(text) as unknown;
@@ -161,7 +162,7 @@ export class DockerClient {
    * the daemon has answered, so the caller can list after subscribing and miss nothing.
    */
   async events(filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void, opts: { signal?: AbortSignal; onOpen?: () => void; onBadLine?: (line: string) => void } = {}): Promise<void> {
-    const res = await request(`${this.#origin}/v${this.apiVersion}/events${query(filters)}`, {
+    const res = await undici().request(`${this.#origin}/v${this.apiVersion}/events${query(filters)}`, {
       dispatcher: this.#agent,
       signal: opts.signal,
       headersTimeout: this.#timeout,

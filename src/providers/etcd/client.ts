@@ -26,7 +26,8 @@
  * EtcdAccessError that names the option to fix; it is not retried on other endpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../../upstreams/undici.js';
 import { GantryError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { isTokenProblem, tlsHint, TokenKeeper } from './auth.js';
@@ -377,7 +378,7 @@ export class EtcdClient {
       : { timeout: this.timeoutMs, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.insecureSkipVerify !== true };
     // HTTP/1.1 even over TLS (undici offers h2 by ALPN): one connection per stream, as without
     // TLS, so a watch and the calls beside it do not share the fate of one h2 session.
-    this.#agent = new Agent({ connect, keepAliveTimeout: 10_000, allowH2: false });
+    this.#agent = new (undici().Agent)({ connect, keepAliveTimeout: 10_000, allowH2: false });
   }
 
   /** authentications counts the tokens obtained so far (0 without a user). */
@@ -654,7 +655,7 @@ export class EtcdClient {
     let status: number;
     let text: string;
     try {
-      const res = await request(endpoint + path, {
+      const res = await undici().request(endpoint + path, {
         method: 'POST',
         body: payload,
         headers: token === null ? { 'content-type': 'application/json' } : { 'content-type': 'application/json', authorization: token },
@@ -790,7 +791,7 @@ class PrefixWatch implements Watch {
       // hasleader: the member cancels the watch when it loses its leader, instead of going quiet.
       const headers: Record<string, string> = { 'content-type': 'application/json', 'grpc-metadata-hasleader': 'true' };
       if (token !== null) headers['authorization'] = token;
-      const res = await request(endpoint + '/v3/watch', {
+      const res = await undici().request(endpoint + '/v3/watch', {
         method: 'POST',
         body: JSON.stringify({ create_request: req }),
         headers,
@@ -883,7 +884,7 @@ class PrefixWatch implements Watch {
       c.token()
         .then((t) => {
           token = t;
-          return request(endpoint + '/v3/kv/range', {
+          return undici().request(endpoint + '/v3/kv/range', {
             method: 'POST',
             body,
             headers: t === null ? { 'content-type': 'application/json' } : { 'content-type': 'application/json', authorization: t },

@@ -5,7 +5,7 @@
  * hands every certificate to the TlsManager, which swaps it in for new connections.
  * Failures back off exponentially with jitter (and at least the CA's Retry-After); never a loop.
  */
-import acme from 'acme-client';
+import type acmeClient from 'acme-client';
 import type { AcmeConfig } from '../../config/static/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { compileHttpRule, compileTcpRule } from '../../router/index.js';
@@ -25,7 +25,22 @@ let intercepting = false;
  * acme-client's own HTTP retries wait up to 75 s and hide the cause; Gantry retries whole orders
  * instead, with its own back-off, and remembers the CA's Retry-After to honour it.
  */
-function setupAxios(): void {
+type AcmeClientLib = typeof acmeClient;
+let acmeLoading: Promise<AcmeClientLib> | null = null;
+
+/**
+ * acme-client (with axios, node-forge and the @peculiar ASN.1 stack: ~30 MB of RSS) is loaded on
+ * the first order only, so a proxy that has certificates in storage, or no resolver, never pays it.
+ */
+function loadAcme(): Promise<AcmeClientLib> {
+  acmeLoading ??= import('acme-client').then((m) => {
+    setupAxios(m.default);
+    return m.default;
+  });
+  return acmeLoading;
+}
+
+function setupAxios(acme: AcmeClientLib): void {
   if (intercepting) return;
   intercepting = true;
   (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
@@ -84,14 +99,13 @@ export class AcmeResolver {
   #timer: NodeJS.Timeout | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
   #closed = false;
-  #client: acme.Client | null = null;
+  #client: acmeClient.Client | null = null;
 
   constructor(name: string, cfg: AcmeConfig, deps: ResolverDeps) {
     this.name = name;
     this.#cfg = cfg;
     this.#d = deps;
     this.#log = deps.logger.child({ resolver: name });
-    setupAxios();
   }
 
   get renewBeforeMs(): number {
@@ -269,8 +283,9 @@ export class AcmeResolver {
     }
   }
 
-  async #client_(): Promise<acme.Client> {
+  async #client_(): Promise<acmeClient.Client> {
     if (this.#client !== null) return this.#client;
+    const acme = await loadAcme();
     let account = await this.#d.storage.loadAccount(this.name);
     if (account === null) {
       const key = await acme.crypto.createPrivateEcdsaKey('P-256');
@@ -311,6 +326,7 @@ export class AcmeResolver {
 
   async #order(domains: string[], renewal: boolean): Promise<LoadedCertificate> {
     const client = await this.#client_();
+    const acme = await loadAcme();
     const type = this.#cfg.httpChallenge !== null ? 'http-01' : 'tls-alpn-01';
     this.#log.info('acme: ordering certificate', { domains, challenge: type, renewal });
     const order = await client.createOrder({ identifiers: domains.map((d) => ({ type: 'dns', value: d })) });
@@ -352,6 +368,7 @@ function firstResolver(eps: readonly string[], m: ReadonlyMap<string, string>): 
 }
 
 async function privateKey(type: AcmeConfig['keyType']): Promise<Buffer> {
+  const acme = await loadAcme();
   switch (type) {
     case 'EC384':
       return acme.crypto.createPrivateEcdsaKey('P-384');
