@@ -91,6 +91,10 @@ export class Http2Front {
     if (t.secureConnecting === true) t.secureConnecting = false;
     // Small frames go out at once: with Nagle's algorithm and delayed ACKs, responses waited ~40 ms.
     t.setNoDelay?.(true);
+    // The socket came from node:http's listener, which allows half-open connections (it ends them
+    // itself for HTTP/1.1); node:http2 does not. A client that sent FIN with streams in flight
+    // would leave its session and those streams open for good, and shutdown waiting for them.
+    if ((socket as Duplex & { allowHalfOpen?: boolean }).allowHalfOpen) socket.once('end', () => socket.end());
     this.server.emit('connection', socket);
   }
 

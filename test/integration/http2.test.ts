@@ -12,7 +12,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
-import { startBackend, startGantry, tempDir, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { startBackend, startGantry, stopsAtOnce, tempDir, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import tls from 'node:tls';
 import { makeCA } from '../fixtures/tls/make-certs.js';
 import { connectRaw, FLAG, frame, headerBlock, request, TYPE } from '../helpers/h2frames.js';
 import fs from 'node:fs';
@@ -243,4 +244,47 @@ tls:
       assert.equal(app.seen.filter((s) => s.url === '/flood').length, 0);
     });
   }
+});
+
+describe('HTTP/2 clients that leave mid-stream', { timeout: 60_000 }, () => {
+  it('a client that half-closes or closes with streams in flight leaves no session behind: SIGTERM exits at once', async () => {
+    const tmp = tempDir('gantry-h2-fin-');
+    const ca = makeCA(path.join(tmp.dir, 'ca'));
+    const leaf = ca.leaf('fin', ['fin.test']);
+    // Answers after 300 ms, so that the client's FIN arrives while every stream is still open.
+    const slow = await startBackend('slow', (_req, res) => setTimeout(() => res.end('late\n'), 300));
+    const file = path.join(tmp.dir, 'dynamic.yaml');
+    fs.writeFileSync(file, `http:
+  routers:
+    app: { rule: Host(\`fin.test\`), service: slow, tls: {} }
+  services:
+    slow: { loadBalancer: { servers: [{ url: "${slow.url}" }] } }
+tls:
+  certificates: [{ certFile: "${leaf.cert}", keyFile: "${leaf.key}" }]
+`);
+    const g = await startGantry(['--entrypoints.websecure.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`, '--lifecycle.graceTimeout=10s'], { entrypoints: ['websecure'] });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const sock = tls.connect({ host: '127.0.0.1', port: g.port('websecure'), servername: 'fin.test', ca: ca.caPem, ALPNProtocols: ['h2'] });
+        await new Promise<void>((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+        const s = http2.connect('https://fin.test', { createConnection: () => sock });
+        s.on('error', () => {});
+        for (let i = 0; i < 20; i++) s.request({ ':path': `/r${round}-${i}`, ':authority': 'fin.test' }).on('error', () => {}).end();
+        // Let the requests reach the server, then leave: FIN, or (as h2load at the end of a timed run) close.
+        while (slow.seen.length < 20 * (round + 1)) await new Promise((r) => setTimeout(r, 10));
+        if (round === 0) sock.end();
+        else sock.destroy();
+      }
+      // The server answers, sees the FIN and ends its side: every stream and session closes.
+      await new Promise((r) => setTimeout(r, 800));
+      const stopped = await stopsAtOnce(g);
+      assert.equal(stopped.code, 0);
+      assert.equal(stopped.waitedForGrace, false, `shutdown waited for the grace period (${stopped.ms} ms): a half-closed client left streams open`);
+      assert.ok(stopped.ms < 5000, `SIGTERM took ${stopped.ms} ms`);
+    } finally {
+      await g.stop();
+      await slow.close();
+      tmp.cleanup();
+    }
+  });
 });
