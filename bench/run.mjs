@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { Servers, VHOST, gantryDynamic, writeAtomic, httpGet, PORTS } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { runH2load } from './lib/h2load.mjs';
-import { CLK_TCK, treeTicks, ticksDelta, rssKiB, cpuTimes, busyPercent } from './lib/proc.mjs';
+import { CLK_TCK, treeTicks, ticksDelta, rssKiB, memoryKiB, cpuTimes, busyPercent } from './lib/proc.mjs';
 import { summarize, summarizeIdle, throughputTable, idleTable, targets } from './lib/report.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +25,7 @@ const LABELS = {
   caddy: 'Caddy reverse_proxy',
   baseline: 'Node: node:http + undici Pool dispatch (bench/baseline)',
   gantry: 'Gantry, 1 worker, 1 router',
+  'gantry-mw': 'Gantry, 1 worker, 1 router with headers (request and response) and ipAllowList middlewares',
   'gantry-10k-host': 'Gantry, 10,000 Host routers',
   'gantry-10k-mix': 'Gantry, 10,000 routers: 5,000 Host + 4,999 PathPrefix + catch-all',
   'gantry-reload': 'Gantry, file rewritten every 100 ms during the run',
@@ -40,7 +41,17 @@ const SCENARIOS = [
   { id: 'get-50', title: 'GET / (small body), 50 connections', contestants: PROXIES, path: '/', connections: 50 },
   { id: 'get-256', title: 'GET / (small body), 256 connections', contestants: PROXIES, path: '/', connections: 256 },
   { id: 'body-16k', title: 'GET /16k (16 KiB body), 50 connections', contestants: PROXIES, path: '/16k', connections: 50 },
+  { id: 'body-64k', title: 'GET /64k (64 KiB body), 50 connections', contestants: PROXIES, path: '/64k', connections: 50 },
+  { id: 'body-1m', title: 'GET /1m (1 MiB body), 50 connections', contestants: PROXIES, path: '/1m', connections: 50 },
+  { id: 'upload-16k', title: 'POST /upload (16 KiB body), 50 connections', contestants: PROXIES, path: '/upload', connections: 50, script: 'upload16k' },
   { id: 'upload-1m', title: 'POST /upload (1 MiB body), 50 connections', contestants: PROXIES, path: '/upload', connections: 50, script: 'upload' },
+  {
+    id: 'middleware',
+    title: 'GET / through header-only middlewares (headers request+response, ipAllowList), 50 connections; nginx sets its proxy headers as always',
+    contestants: ['nginx', 'gantry', 'gantry-mw'],
+    path: '/',
+    connections: 50,
+  },
   {
     id: 'routers',
     title: 'Gantry with 1 router vs 10,000 routers (GET /, 50 connections)',
@@ -62,6 +73,12 @@ const SCENARIOS = [
     ref: 'nginx-h2',
     kind: 'h2',
     path: '/',
+  },
+  {
+    id: 'idle-rss',
+    title: 'Idle memory with no routes, 20 s after start: one process, and the default process set (--workers = one per core)',
+    contestants: ['nginx-idle', 'gantry-idle-1', 'gantry-idle-default'],
+    kind: 'rss',
   },
   { id: 'idle-10k', title: '10,000 idle keep-alive connections (one request each, then held)', contestants: PROXIES, kind: 'idle' },
   {
@@ -417,6 +434,61 @@ async function runIdle(ctx, sc) {
   return { ref: 'nginx', runs, rows: summarizeIdle(runs, live, 'nginx'), notes };
 }
 
+/**
+ * runRss starts each contestant with nothing to route, waits until it answers and then 20 s (V8's
+ * memory reducer runs after start-up), and reads RSS and PSS summed over its process tree.
+ */
+async function runRss(ctx, sc) {
+  const rows = [];
+  const notes = [];
+  const dir = join(ctx.tmp, 'idle-rss');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'empty.yaml'), 'http: {}\n');
+  writeFileSync(join(dir, 'nginx.conf'), `daemon off;\nmaster_process on;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log error;\nevents {}\nhttp { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s; server { listen 127.0.0.1:19030; return 404; } }\n`);
+  const gantry = (workers) => [process.execPath, join(REPO, 'bin', 'gantry'), 'run', '--entrypoints.web.address=127.0.0.1:19030', '--api.address=127.0.0.1:19031', `--providers.file.filename=${join(dir, 'empty.yaml')}`, '--log.level=ERROR', ...(workers ? [`--workers=${workers}`] : [])];
+  const cmds = { 'nginx-idle': ['nginx', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], 'gantry-idle-1': gantry(1), 'gantry-idle-default': gantry(null) };
+  for (const c of sc.contestants) {
+    if (ctx.pastDeadline()) break;
+    const [cmd, ...args] = cmds[c];
+    // The default process set gets both CPUs, as `npm start` would.
+    const child = spawn('taskset', ['-c', c === 'gantry-idle-default' ? ctx.cpu.multi : ctx.cpu.proxy, cmd, ...args], { cwd: dir, stdio: 'ignore', detached: true });
+    try {
+      const deadline = Date.now() + 30_000;
+      let up = false;
+      while (!up && Date.now() < deadline && child.exitCode === null) {
+        up = await httpGet(19030, '/').then((r) => r.status === 404, () => false);
+        if (!up) await sleep(100);
+      }
+      if (!up) throw new Error('did not answer within 30 s');
+      await sleep(20_000);
+      const m = memoryKiB(child.pid);
+      rows.push({ contestant: c, processes: m.procs, rssMiB: m.rss / 1024, pssMiB: m.pss / 1024 });
+      log(`idle-rss ${c.padEnd(20)} ${m.procs} process(es): RSS ${(m.rss / 1024).toFixed(1)} MiB, PSS ${(m.pss / 1024).toFixed(1)} MiB`);
+    } catch (e) {
+      notes.push(`${c}: ${e.message}`);
+    } finally {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(12_000)]);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* the group is empty */
+      }
+    }
+  }
+  return { rows, notes };
+}
+
+function rssTable(rows) {
+  const out = ['| contestant | processes | RSS (sum) | PSS (sum) |', '| --- | ---: | ---: | ---: |'];
+  for (const r of rows) out.push(`| ${r.contestant} | ${r.processes} | ${r.rssMiB.toFixed(1)} MiB | ${r.pssMiB.toFixed(1)} MiB |`);
+  return out.join('\n');
+}
+
 /** runH2 runs h2load against each HTTP/2 contestant, interleaved round by round, with the proxy's CPU time. */
 async function runH2(ctx, sc) {
   if (!has('h2load')) return { skipped: 'skipped: h2load is not installed (Debian nghttp2-client; run sh scripts/testbed/install.sh)' };
@@ -486,6 +558,7 @@ function estimateMinutes(opts, scenarios) {
     const k = sc.contestants.length;
     // ~13 s per idle run (restart, 1 s load, open 10k, settle); 10k-router configs take ~30 s to load.
     if (sc.kind === 'idle') s += k * opts.idleRounds * 13;
+    else if (sc.kind === 'rss') s += k * 23;
     else s += k * (opts.warmup + 0.5 + opts.rounds * (opts.duration + 0.3)) + (sc.id === 'routers' ? 60 : 3);
   }
   return s / 60;
@@ -513,6 +586,8 @@ async function main() {
   const ctx = { opts, cpu, tmp, servers, unavailable, scripts: {}, reloadSeq: 0, pastDeadline: () => Date.now() > deadline };
   ctx.scripts.upload = join(tmp, 'upload.lua');
   writeFileSync(ctx.scripts.upload, 'wrk.method = "POST"\nwrk.body = string.rep("u", 1048576)\nwrk.headers["Content-Type"] = "application/octet-stream"\n');
+  ctx.scripts.upload16k = join(tmp, 'upload16k.lua');
+  writeFileSync(ctx.scripts.upload16k, 'wrk.method = "POST"\nwrk.body = string.rep("u", 16384)\nwrk.headers["Content-Type"] = "application/octet-stream"\n');
 
   let stopping = false;
   const cleanup = async () => {
@@ -546,7 +621,7 @@ async function main() {
         continue;
       }
       log(`== ${sc.id}: ${sc.title}`);
-      const r = sc.kind === 'idle' ? await runIdle(ctx, sc) : sc.kind === 'h2' ? await runH2(ctx, sc) : await runThroughput(ctx, sc);
+      const r = sc.kind === 'idle' ? await runIdle(ctx, sc) : sc.kind === 'h2' ? await runH2(ctx, sc) : sc.kind === 'rss' ? await runRss(ctx, sc) : await runThroughput(ctx, sc);
       results[sc.id] = { title: sc.title, ...r };
       if (r.skipped) log(`${sc.id}: ${r.skipped}`);
     }
@@ -570,7 +645,7 @@ async function main() {
       md.push(r.skipped);
       continue;
     }
-    md.push(sc.kind === 'idle' ? idleTable(r.rows, r.ref) : sc.kind === 'h2' ? h2Table(r.rows, r.ref) : throughputTable(r.rows, r.ref));
+    md.push(sc.kind === 'idle' ? idleTable(r.rows, r.ref) : sc.kind === 'h2' ? h2Table(r.rows, r.ref) : sc.kind === 'rss' ? rssTable(r.rows) : throughputTable(r.rows, r.ref));
     if (sc.id === 'routers') {
       const g = r.rows.find((x) => x.contestant === 'gantry');
       for (const x of r.rows.filter((y) => y.contestant.startsWith('gantry-10k'))) {
@@ -592,7 +667,7 @@ async function main() {
     for (const n of r.notes ?? []) md.push('', `Note: ${n}`);
   }
   const t = targets(results);
-  md.push('', '## Targets (issue 8)', '');
+  md.push('', '## Targets (issue 14)', '');
   if (opts.quick) md.push('Quick mode: a smoke test of the harness, not a measurement.', '');
   md.push(t.markdown);
   md.push('', 'Contestants: ' + Object.entries(LABELS).map(([k, v]) => `\`${k}\` = ${v}`).join('; ') + '.');

@@ -111,3 +111,17 @@ export function busyPercent(before, after, field = 'busy') {
   }
   return out;
 }
+
+/** memoryKiB sums Rss and Pss (shared pages split among the processes that map them) over a tree. */
+export function memoryKiB(pid) {
+  const per = [];
+  for (const p of processTree(pid)) {
+    try {
+      const t = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      per.push({ pid: p, rss: Number(/^Rss:\s+(\d+)/m.exec(t)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(t)?.[1] ?? 0) });
+    } catch {
+      /* gone */
+    }
+  }
+  return { procs: per.length, rss: per.reduce((a, x) => a + x.rss, 0), pss: per.reduce((a, x) => a + x.pss, 0), per };
+}

@@ -91,7 +91,7 @@ export function idleTable(rows, ref) {
   return out.join('\n');
 }
 
-/** targets checks issue 8's targets against whatever scenarios ran; a missing scenario is "not run". */
+/** targets checks issue 14's targets (one worker, ratios to nginx in the same run) against whatever scenarios ran; a missing scenario is "not run". */
 export function targets(results) {
   const row = (sc, c) => results[sc]?.rows?.find((r) => r.contestant === c) ?? null;
   const same = (sc, c, other, key) => {
@@ -100,20 +100,33 @@ export function targets(results) {
   };
   const list = [];
   const add = (name, value, ok, shown) => list.push({ name, value, pass: value == null ? null : ok(value), shown: value == null ? 'not run' : shown(value) });
-  const g50 = row('get-50', 'gantry');
-  add('GET / 50 conns: req/s ≥ 0.5× nginx (goal 0.7×)', g50?.rpsX ?? null, (v) => v >= 0.5, (v) => `${v.toFixed(2)}×`);
-  add('GET / 50 conns: CPU ≤ 30 µs/req', g50?.cpuUsPerReq ?? null, (v) => v <= 30, (v) => `${v.toFixed(1)} µs`);
-  add('GET / 50 conns: req/s ≥ 2× Caddy', same('get-50', 'gantry', 'caddy', 'rps'), (v) => v >= 2, (v) => `${v.toFixed(2)}×`);
-  add('GET / 50 conns: req/s ≥ 1.5× undici-Pool baseline', same('get-50', 'gantry', 'baseline', 'rps'), (v) => v >= 1.5, (v) => `${v.toFixed(2)}×`);
-  add('GET / 50 conns: p99 ≤ 2× nginx', g50?.p99usX ?? null, (v) => v <= 2, (v) => `${v.toFixed(2)}×`);
-  add('16 KiB: req/s ≥ 0.5× nginx', row('body-16k', 'gantry')?.rpsX ?? null, (v) => v >= 0.5, (v) => `${v.toFixed(2)}×`);
-  add('10k host routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-host', 'gantry', 'rps'), (v) => v >= 0.95, (v) => `${v.toFixed(2)}×`);
-  add('10k mixed routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-mix', 'gantry', 'rps'), (v) => v >= 0.95, (v) => `${v.toFixed(2)}×`);
-  add('idle keep-alive: ≤ 30 MB RSS per 10k', results['idle-10k']?.rows?.find((r) => r.contestant === 'gantry')?.per10kMiB ?? null, (v) => v <= 30, (v) => `${v.toFixed(1)} MiB`);
-  add('--workers=2: req/s ≥ 0.6× nginx 2 workers', row('workers-2', 'gantry-2w')?.rpsX ?? null, (v) => v >= 0.6, (v) => `${v.toFixed(2)}×`);
+  const x = (v) => `${v.toFixed(2)}×`;
+  for (const [sc, label, goal] of [['get-50', 'GET / 50 conns', 0.75], ['body-16k', '16 KiB', 0.7], ['body-64k', '64 KiB', 0.7], ['body-1m', '1 MiB', 0.7], ['upload-16k', 'POST 16 KiB', 0.6]]) {
+    add(`${label}: req/s ≥ ${goal}× nginx`, row(sc, 'gantry')?.rpsX ?? null, (v) => v >= goal, x);
+  }
+  for (const sc of ['get-50', 'get-256', 'body-16k', 'body-64k', 'body-1m', 'upload-16k', 'upload-1m', 'middleware']) {
+    add(`${sc}: p99 ≤ 1.5× nginx`, row(sc, 'gantry')?.p99usX ?? null, (v) => v <= 1.5, x);
+  }
+  add('header-only middlewares: req/s ≥ 0.75× nginx', row('middleware', 'gantry-mw')?.rpsX ?? null, (v) => v >= 0.75, x);
+  add('header-only middlewares: req/s vs no middleware', same('middleware', 'gantry-mw', 'gantry', 'rps'), (v) => v >= 0.9, x);
+  add('GET / 50 conns: CPU µs/req (nginx in the same run)', g50cpu(row), () => true, (v) => `${v[0].toFixed(1)} µs (nginx ${v[1].toFixed(1)})`);
+  add('10k host routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-host', 'gantry', 'rps'), (v) => v >= 0.95, x);
+  add('10k mixed routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-mix', 'gantry', 'rps'), (v) => v >= 0.95, x);
+  const idle = (c) => results['idle-rss']?.rows?.find((r) => r.contestant === c) ?? null;
+  add('idle, no routes: one process ≤ 60 MB RSS', idle('gantry-idle-1')?.rssMiB ?? null, (v) => v <= 60, (v) => `${v.toFixed(1)} MiB`);
+  add('idle, no routes: default process set ≤ 150 MB (RSS sum)', idle('gantry-idle-default')?.rssMiB ?? null, (v) => v <= 150, (v) => `${v.toFixed(1)} MiB (PSS ${idle('gantry-idle-default').pssMiB.toFixed(1)} MiB, ${idle('gantry-idle-default').processes} processes)`);
+  add('idle keep-alive: ≤ 15 MB RSS per 10k', results['idle-10k']?.rows?.find((r) => r.contestant === 'gantry')?.per10kMiB ?? null, (v) => v <= 15, (v) => `${v.toFixed(1)} MiB`);
+  add('--workers=2: req/s ≥ 0.8× nginx 2 workers', row('workers-2', 'gantry-2w')?.rpsX ?? null, (v) => v >= 0.8, x);
+  add('h2: req/s ≥ 0.5× nginx (h2load)', row('h2', 'gantry-h2')?.ratio ?? null, (v) => v >= 0.5, x);
   const rl = row('reload', 'gantry-reload');
   add('reload every 100 ms: 0 failed requests', rl ? rl.errors : null, (v) => v === 0, (v) => `${v} failed, ${rl.reloads} reloads written${rl.reloadsApplied ? '' : ' (last one NOT seen applied)'}`);
   const lines = ['| target | measured | |', '| --- | ---: | --- |'];
   for (const t of list) lines.push(`| ${t.name} | ${t.shown} | ${t.pass == null ? '' : t.pass ? 'met' : 'NOT met'} |`);
   return { list, markdown: lines.join('\n') };
+}
+
+function g50cpu(row) {
+  const g = row('get-50', 'gantry')?.cpuUsPerReq;
+  const n = row('get-50', 'nginx')?.cpuUsPerReq;
+  return g == null || n == null ? null : [g, n];
 }

@@ -36,6 +36,8 @@ export const PORTS = {
   gantryH2: 19020,
   gantryH2Tls: 19021,
   gantryH2Api: 19022,
+  gantryMw: 19023,
+  gantryMwApi: 19024,
 };
 
 /** tlsFiles makes the one self-signed certificate every HTTP/2 contestant serves (h2load does not verify). */
@@ -108,6 +110,8 @@ ${nginxHttpCommon(dir)}  sendfile on;
     root ${www};
     location / { return 200 ${JSON.stringify(SMALL_BODY)}; }
     location = /16k { }
+    location = /64k { }
+    location = /1m { }
     # A plain \`return\` would answer before the body arrived; reading it into memory first and then
     # answering from /upload-done makes the backend consume the whole upload before it responds.
     location = /upload {
@@ -207,6 +211,18 @@ export function gantryDynamic(extra = []) {
   let s = 'http:\n  routers:\n    bench:\n      rule: "Host(`' + VHOST + '`)"\n      service: bk\n';
   for (const [name, rule] of extra) s += `    ${name}: { rule: ${JSON.stringify(rule)}, service: bk }\n`;
   return s + SERVICE_YAML;
+}
+
+/** gantryMiddlewareDynamic is the one router with the common header-only middlewares. */
+function gantryMiddlewareDynamic() {
+  return gantryDynamic().replace('      service: bk\n', '      service: bk\n      middlewares: [hdr, allow]\n') + `  middlewares:
+    hdr:
+      headers:
+        customRequestHeaders: { X-Bench: "1" }
+        customResponseHeaders: { X-Served-By: gantry }
+    allow:
+      ipAllowList: { sourceRange: ["127.0.0.0/8"] }
+`;
 }
 
 /** gantryH2Dynamic is the one router on both entrypoints (TLS for h2load's `127.0.0.1` authority), with the certificate. */
@@ -379,6 +395,7 @@ export class Servers {
       caddy: { port: PORTS.caddy, cpus: this.cpu.proxy, start: () => this.#startCaddy() },
       baseline: { port: PORTS.baseline, cpus: this.cpu.proxy, start: () => this.#startBaseline() },
       gantry: g('gantry', PORTS.gantry, PORTS.gantryApi, () => gantryDynamic()),
+      'gantry-mw': g('gantry-mw', PORTS.gantryMw, PORTS.gantryMwApi, gantryMiddlewareDynamic),
       'gantry-10k-host': g('gantry-10k-host', PORTS.gantry10kHost, PORTS.gantry10kHostApi, routers10kHost, 1, this.cpu.proxy, 120_000),
       'gantry-10k-mix': g('gantry-10k-mix', PORTS.gantry10kMix, PORTS.gantry10kMixApi, routers10kMix, 1, this.cpu.proxy, 120_000),
       'gantry-reload': g('gantry-reload', PORTS.gantryReload, PORTS.gantryReloadApi, () => gantryDynamic()),
@@ -456,12 +473,14 @@ export class Servers {
     mkdirSync(dir, { recursive: true });
     mkdirSync(www, { recursive: true });
     writeFileSync(join(www, '16k'), Buffer.alloc(16 * 1024, 'g'));
+    writeFileSync(join(www, '64k'), Buffer.alloc(64 * 1024, 'g'));
+    writeFileSync(join(www, '1m'), Buffer.alloc(1024 * 1024, 'g'));
     const conf = join(dir, 'nginx.conf');
     writeFileSync(conf, backendConf(dir, www));
     const proc = startProc('backend', this.cpu.backend, 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], this.#opts());
     this.procs.set('backend', proc);
     await waitReady(proc, PORTS.backend, 15_000);
-    for (const [path, want] of [['/16k', 16 * 1024]]) {
+    for (const [path, want] of [['/16k', 16 * 1024], ['/64k', 64 * 1024], ['/1m', 1024 * 1024]]) {
       const r = await httpGet(PORTS.backend, path);
       if (r.status !== 200 || r.body.length !== want) throw new Error(`backend ${path}: status ${r.status}, ${r.body.length} bytes`);
     }
