@@ -109,7 +109,7 @@ export function targets(results) {
   }
   add('header-only middlewares: req/s ≥ 0.75× nginx', row('middleware', 'gantry-mw')?.rpsX ?? null, (v) => v >= 0.75, x);
   add('header-only middlewares: req/s vs no middleware', same('middleware', 'gantry-mw', 'gantry', 'rps'), (v) => v >= 0.9, x);
-  add('GET / 50 conns: CPU µs/req (nginx in the same run)', g50cpu(row), () => true, (v) => `${v[0].toFixed(1)} µs (nginx ${v[1].toFixed(1)})`);
+  add('GET / 50 conns: CPU µs/req (nginx in the same run)', g50cpu(row), () => null, (v) => `${v[0].toFixed(1)} µs (nginx ${v[1].toFixed(1)})`);
   add('10k host routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-host', 'gantry', 'rps'), (v) => v >= 0.95, x);
   add('10k mixed routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-mix', 'gantry', 'rps'), (v) => v >= 0.95, x);
   const idle = (c) => results['idle-rss']?.rows?.find((r) => r.contestant === c) ?? null;
