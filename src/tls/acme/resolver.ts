@@ -21,10 +21,6 @@ const BACKOFF_MAX_MS = 3_600_000;
 let lastRetryAfter = { at: 0, ms: 0 };
 let intercepting = false;
 
-/**
- * acme-client's own HTTP retries wait up to 75 s and hide the cause; Gantry retries whole orders
- * instead, with its own back-off, and remembers the CA's Retry-After to honour it.
- */
 type AcmeClientLib = typeof acmeClient;
 let acmeLoading: Promise<AcmeClientLib> | null = null;
 
@@ -40,6 +36,10 @@ function loadAcme(): Promise<AcmeClientLib> {
   return acmeLoading;
 }
 
+/**
+ * acme-client's own HTTP retries wait up to 75 s and hide the cause; Gantry retries whole orders
+ * instead, with its own back-off, and remembers the CA's Retry-After to honour it.
+ */
 function setupAxios(acme: AcmeClientLib): void {
   if (intercepting) return;
   intercepting = true;
