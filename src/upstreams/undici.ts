@@ -1,7 +1,7 @@
 /**
  * undici is loaded on first use: plain-http servers go through Gantry's own H1Pool, so a proxy
  * with no https/h2c server, no health check, no forwardAuth and no Docker/etcd/Consul provider
- * never pays its ~25 MB of memory. `require` keeps the call sites synchronous (undici is CommonJS).
+ * never loads its ~110 modules. `require` keeps the call sites synchronous (undici is CommonJS).
  */
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';

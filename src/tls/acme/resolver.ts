@@ -25,7 +25,7 @@ type AcmeClientLib = typeof acmeClient;
 let acmeLoading: Promise<AcmeClientLib> | null = null;
 
 /**
- * acme-client (with axios, node-forge and the @peculiar ASN.1 stack: ~30 MB of RSS) is loaded on
+ * acme-client (with axios, node-forge and the @peculiar ASN.1 stack: ~230 modules) is loaded on
  * the first order only, so a proxy that has certificates in storage, or no resolver, never pays it.
  */
 function loadAcme(): Promise<AcmeClientLib> {
