@@ -7,22 +7,9 @@
  * syntax.
  */
 import type { z } from 'zod';
+import { defOf, wrapped } from './zod-def.js';
 
-interface Def {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  options?: z.ZodType[];
-  shape?: Record<string, z.ZodType>;
-  valueType?: z.ZodType;
-  element?: z.ZodType;
-  getter?: () => z.ZodType;
-}
 
-function defOf(schema: z.ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
 
 /** schemaLeaves returns the sorted, deduplicated leaf paths of `schema` under `base`. */
 export function schemaLeaves(schema: z.ZodType, base: string): string[] {
@@ -34,15 +21,9 @@ export function schemaLeaves(schema: z.ZodType, base: string): string[] {
 function walk(schema: z.ZodType, path: string, out: Set<string>, seen: Set<z.ZodType>): void {
   if (seen.has(schema)) return; // a recursive (lazy) schema is described once
   const def = defOf(schema);
+  const inner = wrapped(def);
+  if (inner !== null) return walk(inner, path, out, seen);
   switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      return walk(def.innerType!, path, out, seen);
     case 'pipe': {
       // A transform's input is what users write; a pipe into another schema (lowerEnum) also has it first.
       const inDef = defOf(def.in!);
@@ -84,15 +65,9 @@ function walk(schema: z.ZodType, path: string, out: Set<string>, seen: Set<z.Zod
 /** isScalar: the schema accepts no object with fields (a string, number, boolean, enum, literal …). */
 function isScalar(schema: z.ZodType): boolean {
   const def = defOf(schema);
+  const inner = wrapped(def);
+  if (inner !== null) return isScalar(inner);
   switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      return isScalar(def.innerType!);
     case 'pipe':
       return isScalar(def.in!) && (defOf(def.in!).type === 'transform' || isScalar(def.out!));
     case 'union':

@@ -12,40 +12,23 @@
  * touched. The input is not modified; a new value is returned.
  */
 import type { z } from 'zod';
+import { defOf, wrapped, type ZodDef } from '../zod-def.js';
 
-interface Def {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  options?: z.ZodType[];
-  shape?: Record<string, z.ZodType>;
-  valueType?: z.ZodType;
-  element?: z.ZodType;
-  getter?: () => z.ZodType;
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function defOf(schema: z.ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
 
 /** unwrap looks through wrappers (optional, default, lazy, pipes …) to the schema that shapes a value. */
-function unwrap(schema: z.ZodType): Def {
+function unwrap(schema: z.ZodType): ZodDef {
   let def = defOf(schema);
   for (let i = 0; i < 32; i++) {
+    const inner = wrapped(def);
+    if (inner !== null) {
+      def = defOf(inner);
+      continue;
+    }
     switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'prefault':
-      case 'readonly':
-      case 'catch':
-      case 'nonoptional':
-        def = defOf(def.innerType!);
-        continue;
       case 'lazy':
         def = defOf(def.getter!());
         continue;

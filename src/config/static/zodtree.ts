@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from '../suggest.js';
+import { defOf, wrapped, type ZodDef } from '../zod-def.js';
 
 export type LeafType = 'string' | 'number' | 'boolean' | 'list' | 'any';
 
@@ -20,24 +21,10 @@ export type SchemaNode =
   | { readonly kind: 'map'; readonly value: SchemaNode; readonly section: boolean }
   | { readonly kind: 'leaf'; readonly type: LeafType; readonly elem: LeafType | null; readonly section: false };
 
-interface Def {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  options?: z.ZodType[];
-  shape?: Record<string, z.ZodType>;
-  valueType?: z.ZodType;
-  element?: z.ZodType;
-  values?: unknown[];
-  getter?: () => z.ZodType;
-}
 
 const cache = new WeakMap<object, SchemaNode>();
 const ANY: SchemaNode = { kind: 'leaf', type: 'any', elem: null, section: false };
 
-function defOf(schema: z.ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
 
 /** describe walks a zod schema once (cached) and returns its tree. */
 export function describe(schema: z.ZodType): SchemaNode {
@@ -50,15 +37,9 @@ export function describe(schema: z.ZodType): SchemaNode {
 
 function build(schema: z.ZodType): SchemaNode {
   const def = defOf(schema);
+  const inner = wrapped(def);
+  if (inner !== null) return describe(inner);
   switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      return describe(def.innerType!);
     case 'pipe':
       return describe(def.in!);
     case 'lazy':
@@ -95,7 +76,7 @@ function build(schema: z.ZodType): SchemaNode {
   }
 }
 
-function union(nodes: SchemaNode[], defs: Def[]): SchemaNode {
+function union(nodes: SchemaNode[], defs: ZodDef[]): SchemaNode {
   const boolish = defs.some((d) => d.type === 'boolean' || (d.type === 'literal' && typeof d.values?.[0] === 'boolean'));
   const structured = nodes.find((n) => n.kind !== 'leaf');
   if (structured) return { ...structured, section: boolish };
@@ -205,16 +186,12 @@ export function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): s
   for (;;) {
     if (!s) return [];
     const def = defOf(s);
+    const inner = wrapped(def);
+    if (inner !== null) {
+      s = inner;
+      continue;
+    }
     switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'prefault':
-      case 'readonly':
-      case 'catch':
-      case 'nonoptional':
-        s = def.innerType;
-        continue;
       case 'pipe':
         s = def.in;
         continue;
