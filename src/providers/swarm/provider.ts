@@ -3,7 +3,10 @@
  * so it refreshes three ways: by polling every `refreshSeconds` (default 15), on `service` events
  * (create, update, remove), and on container events of task containers (those labelled
  * `com.docker.swarm.service.id`). A task's state reaches `running` a little after its container
- * starts, so an event refresh is repeated 300 ms and 1.5 s later.
+ * starts, so an event refresh is repeated 300 ms and 1.5 s later. And while any task is on its way
+ * to `running` (pending, assigned, preparing, starting…), the provider polls again with a back-off
+ * of 250 ms → 5 s: its container's start event may have come before our event stream opened (a
+ * Gantry started together with a stack), and no event will tell us when the task gets there.
  *
  * Like the Docker provider it keeps the last configuration when the daemon is lost, retries with
  * back-off (100 ms → 5 s), and takes a task out at once when its container is being stopped.
@@ -47,6 +50,10 @@ export interface SwarmProviderOptions {
 }
 
 const FOLLOW_UPS_MS = [300, 1500];
+/** Task states on the way to `running` (a task asked to run that has not got there yet). */
+const ON_THE_WAY = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting']);
+const ON_THE_WAY_MIN_MS = 250;
+const ON_THE_WAY_MAX_MS = 5000;
 
 export class SwarmProvider implements Provider, InstanceRegistry {
   readonly name: string = 'swarm';
@@ -68,6 +75,9 @@ export class SwarmProvider implements Provider, InstanceRegistry {
   #localNodeId: string | undefined;
   #loop: Promise<void> | null = null;
   #sleep: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  /** The poll that follows tasks on their way to `running`, and its next delay. */
+  #onTheWay: NodeJS.Timeout | null = null;
+  #onTheWayMs = ON_THE_WAY_MIN_MS;
   #lastErrors = '';
   #instances = new Map<string, string[]>();
   #instancesKey = '';
@@ -97,6 +107,7 @@ export class SwarmProvider implements Provider, InstanceRegistry {
     if (this.#poll) clearInterval(this.#poll);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    if (this.#onTheWay) clearTimeout(this.#onTheWay);
     if (this.#sleep) {
       clearTimeout(this.#sleep.timer);
       this.#sleep.resolve();
@@ -175,6 +186,22 @@ export class SwarmProvider implements Provider, InstanceRegistry {
     this.#timers.add(t);
   }
 
+  /** followTasksOnTheWay keeps one back-off poll going while some task is on its way to `running`. */
+  #followTasksOnTheWay(any: boolean): void {
+    if (!any) {
+      this.#onTheWayMs = ON_THE_WAY_MIN_MS;
+      return;
+    }
+    if (this.#onTheWay || this.#stopped) return;
+    const ms = this.#onTheWayMs;
+    this.#onTheWayMs = Math.min(ms * 2, ON_THE_WAY_MAX_MS);
+    this.#onTheWay = setTimeout(() => {
+      this.#onTheWay = null;
+      void this.#refresh().catch((err) => this.#logger?.debug('swarm: refresh failed', { error: err }));
+    }, ms);
+    this.#onTheWay.unref?.();
+  }
+
   /** instances returns the server URLs of the running tasks of the Swarm service `service`, or null when no such service is known. */
   instances(service: string): string[] | null {
     const urls = this.#instances.get(service);
@@ -237,6 +264,7 @@ export class SwarmProvider implements Provider, InstanceRegistry {
         this.#emit?.({ provider: this.name, config: res.config, errors: res.errors });
         this.#setInstances(buildSwarmInstances(services, tasks, nodes, { network: this.#opts.network, localNodeId: this.#localNodeId, stopping: this.#stopping }));
         this.loaded.mark();
+        this.#followTasksOnTheWay(tasks.some((t) => ON_THE_WAY.has(t.Status?.State ?? '')));
       } while (this.#again && !this.#stopped);
     })();
     try {
