@@ -165,6 +165,7 @@ export class Gantry {
             accept: this.tls.acceptFor(name, () => this.watcher.current),
             http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams, h2c: ep.http2.h2c },
             preRoute: this.tls.preRouteFor(name),
+            preRouteOnlyUnder: this.tls.preRouteOnlyUnder(name),
           },
           () => this.watcher.current,
           (addr) => insecure || trustedIPs.contains(addr),

@@ -59,6 +59,11 @@ export interface HttpEntrypointOptions {
    * returns true when it did.
    */
   preRoute?: ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null;
+  /**
+   * preRoute answers only requests whose path starts with this (ACME's `/.well-known/acme-challenge/`):
+   * the others may take the fast lane. Null or absent: preRoute may answer any request.
+   */
+  preRouteOnlyUnder?: string | null;
   /** HTTP/2: ALPN h2 on TLS connections; `h2c` adds prior-knowledge cleartext HTTP/2. */
   http2?: { maxConcurrentStreams: number; h2c: boolean };
 }
@@ -100,6 +105,8 @@ export class HttpEntrypoint implements FastLaneHost {
   readonly #h2: Http2Front;
   /** keepAliveMaxRequests or keepAliveMaxTime is set. */
   #limits = false;
+  /** preRoute's only path prefix (preRouteOnlyUnder), or null. */
+  #preRouteUnder: string | null = null;
   readonly keepAliveLine: string;
 
   constructor(opts: HttpEntrypointOptions, snapshot: () => Snapshot, trusted: (remoteAddr: string) => boolean, logger: Logger, observe: RequestObserver | null) {
@@ -144,8 +151,10 @@ export class HttpEntrypoint implements FastLaneHost {
       if (s.isPaused()) s.resume();
     };
     // Requests the fast lane could never take here: every one needs a look before routing, or a
-    // response modifier.
-    const fastLane = (opts.preRoute ?? null) === null && opts.debugHeaders !== true;
+    // response modifier. A preRoute limited to one path prefix only sends that prefix to node:http.
+    const preRoute = opts.preRoute ?? null;
+    this.#preRouteUnder = preRoute === null ? null : (opts.preRouteOnlyUnder ?? null);
+    const fastLane = (preRoute === null || this.#preRouteUnder !== null) && opts.debugHeaders !== true;
     const serveNow = fastLane ? (s: Duplex): void => this.#serve(s) : (s: Duplex): void => this.#direct(s);
     this.#limits = (opts.keepAliveMaxRequests ?? 0) > 0 || (opts.keepAliveMaxTimeMs ?? 0) > 0;
     // The connection's age counts from when it reached HTTP (after TLS), on either lane.
@@ -226,6 +235,7 @@ export class HttpEntrypoint implements FastLaneHost {
     const q = url.indexOf('?');
     const norm = normalizePath(q < 0 ? url : url.slice(0, q), this.opts.normalize);
     if (!norm.ok) return false;
+    if (this.#preRouteUnder !== null && norm.path.startsWith(this.#preRouteUnder)) return false;
     const remote = unmapIPv4(socket.remoteAddress ?? '');
     const scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const ctx = new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, q < 0 ? '' : url.slice(q + 1), start);
@@ -239,6 +249,9 @@ export class HttpEntrypoint implements FastLaneHost {
     const router = this.#snapshot().route(this.name, new RoutingRequest(req, ctx));
     const svc = router === null ? null : router.direct;
     if (svc === null || svc.fastLane !== true) return false;
+    // The middlewares' fast steps; one that says no leaves the request to node:http and the handlers.
+    const steps = router!.fastSteps;
+    for (let i = 0; i < steps.length; i++) if (!steps[i]!(req, ctx)) return false;
     ctx.router = router!.name;
     ctx.accessLogs = router!.accessLogs;
     ctx.metrics = router!.metrics;

@@ -319,8 +319,8 @@ export class IPStrategy {
     }
   }
 
-  /** clientIP returns the selected address, or '' when the strategy finds none. */
-  clientIP(req: IncomingMessage, ctx: RequestContext): string {
+  /** clientIP returns the selected address, or '' when the strategy finds none (it reads only the headers). */
+  clientIP(req: Pick<IncomingMessage, 'headers'>, ctx: RequestContext): string {
     if (this.#mode === MODE_RESOLVED) return this.#subnet(ctx.clientIP);
     const xff = req.headers['x-forwarded-for'];
     const text = xff === undefined ? '' : Array.isArray(xff) ? xff.join(',') : xff;

@@ -1,7 +1,8 @@
 /**
  * Forwarding in the entrypoint's fast lane (entrypoints/fast): the same load balancing, retries,
  * passive health and error answers as forward.ts, for the requests the fast lane takes — body-less
- * GET/HEAD on a router without middlewares whose service has plain-http servers. The upstream head
+ * GET/HEAD on a router whose middlewares all have fast steps (middlewares/fast-step.ts), to a
+ * service with plain-http servers. The upstream head
  * is built as one string straight from the parsed client head, and the response head and its
  * first body bytes leave in a single socket write, where node:http would build header objects on
  * both sides and write twice.
@@ -110,7 +111,7 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     const bodyless = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304;
     this.chunked = !bodyless && !head.hasLength;
     this.ctx.status = statusCode;
-    this.pendingHead = responseHead(statusCode, head, this.chunked, this.sink);
+    this.pendingHead = responseHead(statusCode, head, this.chunked, this.sink, this.ctx);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -244,6 +245,9 @@ export function upstreamHead(req: FastRequest, ctx: RequestContext, path: string
         case 'x-real-ip':
           seen |= 16;
           break;
+        case 'x-forwarded-prefix':
+          seen |= 32;
+          break;
       }
     }
     head += name + ': ' + values[i]! + '\r\n';
@@ -256,6 +260,7 @@ export function upstreamHead(req: FastRequest, ctx: RequestContext, path: string
   if ((seen & 4) === 0) head += 'x-forwarded-port: ' + ctx.port + '\r\n';
   if ((seen & 8) === 0) head += 'x-forwarded-server: ' + serverName + '\r\n';
   if ((seen & 16) === 0) head += 'x-real-ip: ' + remote + '\r\n';
+  if ((seen & 32) === 0 && ctx.strippedPrefix !== '') head += 'x-forwarded-prefix: ' + ctx.strippedPrefix + '\r\n';
   return head + '\r\n';
 }
 
@@ -263,8 +268,37 @@ export function upstreamHead(req: FastRequest, ctx: RequestContext, path: string
  * responseHead is the client's response head: the server's field lines without the hop-by-hop ones
  * (head.ts), then Date when the server sent none, framing and connection, as node:http adds them.
  */
-function responseHead(status: number, head: ResponseHead, chunked: boolean, sink: FastSink): string {
-  return statusLine(status) + head.fields + (head.hasDate ? '' : 'date: ' + httpDate() + '\r\n') + (chunked ? 'transfer-encoding: chunked\r\n' : '') + (sink.closeAfter ? 'connection: close\r\n\r\n' : sink.keepAliveLine + '\r\n');
+function responseHead(status: number, head: ResponseHead, chunked: boolean, sink: FastSink, ctx: RequestContext): string {
+  const fields = ctx.responseModifiers === null ? head.fields : editFields(head.fields, ctx);
+  return statusLine(status) + fields + (head.hasDate ? '' : 'date: ' + httpDate() + '\r\n') + (chunked ? 'transfer-encoding: chunked\r\n' : '') + (sink.closeAfter ? 'connection: close\r\n\r\n' : sink.keepAliveLine + '\r\n');
+}
+
+/**
+ * editFields applies the fast edits of the request's response modifiers to field lines (`Name:
+ * value` CRLF each), as writeHead applies the modifiers to a header object: the last registered
+ * first. A name that is set or removed loses all its lines; a set one gets one line at the end.
+ */
+export function editFields(fields: string, ctx: RequestContext): string {
+  const mods = ctx.responseModifiers!;
+  const final = new Map<string, string>();
+  for (let i = mods.length - 1; i >= 0; i--) {
+    const edits = mods[i]!.fastEdits!;
+    for (let j = 0; j < edits.length; j++) {
+      const [name, value] = edits[j]!;
+      final.delete(name); // keep the order of the last change
+      final.set(name, value);
+    }
+  }
+  let out = '';
+  let pos = 0;
+  while (pos < fields.length) {
+    const eol = fields.indexOf('\r\n', pos);
+    const colon = fields.indexOf(':', pos);
+    if (!final.has(fields.slice(pos, colon).toLowerCase())) out += fields.slice(pos, eol + 2);
+    pos = eol + 2;
+  }
+  for (const [name, value] of final) if (value !== '') out += name + ': ' + value + '\r\n';
+  return out;
 }
 
 const STATUS_LINES = new Map<number, string>();
@@ -284,9 +318,12 @@ export function sendFastError(sink: FastSink, req: FastRequest, ctx: RequestCont
   const status = recordError(ctx, kind, detail);
   ctx.status = status;
   const body = `${status} ${ctx.errorText}\n`;
+  // The request's response modifiers (a headers middleware's) apply to Gantry's own answers too.
+  const fields = 'content-type: text/plain; charset=utf-8\r\nx-content-type-options: nosniff\r\n';
   const head =
     statusLine(status) +
-    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\ndate: ${httpDate()}\r\n` +
+    (ctx.responseModifiers === null ? fields : editFields(fields, ctx)) +
+    `content-length: ${Buffer.byteLength(body)}\r\ndate: ${httpDate()}\r\n` +
     (sink.closeAfter ? 'connection: close\r\n\r\n' : sink.keepAliveLine + '\r\n');
   sink.socket.write(req.method === 'HEAD' ? head : head + body, 'utf8');
   sink.finish(true);

@@ -161,6 +161,15 @@ export class TlsRuntime {
    * as Traefik does: elsewhere `/.well-known/acme-challenge/` is routed like any path.
    */
   preRouteFor(name: string): ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null {
+    return this.#preRoute(name);
+  }
+
+  /** preRouteOnlyUnder: with no redirect on the entrypoint, preRoute only ever answers challenges. */
+  preRouteOnlyUnder(name: string): string | null {
+    return this.#config.entryPoints[name]!.http.redirections.entryPoint === null ? CHALLENGE_PREFIX : null;
+  }
+
+  #preRoute(name: string): ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => boolean) | null {
     const redirect = this.#config.entryPoints[name]!.http.redirections.entryPoint;
     const acme = Object.values(this.#config.certificatesResolvers).some((r) => r.acme.httpChallenge?.entryPoint === name);
     if (redirect === null && !acme) return null;

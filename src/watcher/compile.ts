@@ -18,6 +18,7 @@ import { DEFAULT_FAILOVER_MAX_BODY } from '../balancer/failover.js';
 import { StatusRanges } from '../middlewares/errors/index.js';
 import { middlewareFactory } from '../middlewares/registry.js';
 import type { MiddlewareEnv } from '../middlewares/types.js';
+import { fastStepOf, type FastStep } from '../middlewares/fast-step.js';
 import type { Logger } from '../observability/logger.js';
 import { compileHttpRule, RouteTable } from '../router/index.js';
 import { qualify, type Element, type MergedConfig } from './merge.js';
@@ -28,6 +29,12 @@ import { compileTcpRoutes } from '../tcp/routes.js';
 import { childDispatcher, type ChildRoute } from './children.js';
 import { WindowedPassiveHealth } from '../health/passive-window.js';
 import { parseDuration } from '../config/duration.js';
+
+/** The fast steps of a router's middlewares, and whether every one of them has one. */
+interface FastSteps {
+  list: FastStep[];
+  ok: boolean;
+}
 
 export interface CompileDeps {
   registry: UpstreamRegistry;
@@ -217,7 +224,12 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     return svc.handle;
   };
 
-  const buildMiddleware = (name: string, next: Handler, stack: string[]): Handler => {
+  /**
+   * buildMiddleware builds a middleware (a chain: its members) in front of `next`. With `steps`, it
+   * also collects the fast steps (middlewares/fast-step.ts) in run order — the chain is built from
+   * its end, so each goes to the front — and clears `ok` at a middleware that has none.
+   */
+  const buildMiddleware = (name: string, next: Handler, stack: string[], steps: FastSteps | null = null): Handler => {
     const el = merged.http.middlewares.get(name);
     if (el === undefined) throw new ConfigError('', `middleware "${name}" does not exist`);
     if (el.config === null) throw new ConfigError('', `middleware "${name}" is invalid: ${el.errors.join('; ')}`);
@@ -226,7 +238,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     if (type === 'chain') {
       const members = ((options as { middlewares?: string[] }).middlewares ?? []).map((m) => qualify(m, el.provider));
       let h = next;
-      for (let i = members.length - 1; i >= 0; i--) h = buildMiddleware(members[i]!, h, [...stack, name]);
+      for (let i = members.length - 1; i >= 0; i--) h = buildMiddleware(members[i]!, h, [...stack, name], steps);
       return h;
     }
     const factory = middlewareFactory(type);
@@ -241,7 +253,13 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     };
     try {
       const parsed = factory.schema.parse(options);
-      return factory.create(parsed, next, env);
+      const handler = factory.create(parsed, next, env);
+      if (steps !== null) {
+        const step = fastStepOf(handler);
+        if (step === undefined) steps.ok = false;
+        else steps.list.unshift(step);
+      }
+      return handler;
     } catch (err) {
       const msg = errorText(err);
       if (!el.errors.includes(msg)) el.errors.push(msg);
@@ -264,16 +282,18 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   }
 
   /** routerHandler builds a router's handler: middlewares, then its service or its child routers. */
-  const routerHandler = (el: Element<HttpRouterConfig>, stack: readonly string[]): { handler: Handler; direct: LoadBalancerService | null } => {
+  const routerHandler = (el: Element<HttpRouterConfig>, stack: readonly string[]): { handler: Handler; direct: LoadBalancerService | null; steps: FastSteps } => {
     const r = el.config!;
     if (stack.includes(el.name)) throw new ConfigError('', `parentRefs loop: ${[...stack, el.name].join(' -> ')}`);
     const kids = childrenOf.get(el.name) ?? [];
     let handler: Handler;
     let direct: LoadBalancerService | null = null;
+    // A parent router's children choose the service: not for the fast lane.
+    const steps: FastSteps = { list: [], ok: r.service !== undefined };
     if (r.service !== undefined) {
       if (kids.length > 0) throw new ConfigError('', `has a service and child routers (${kids.map((k) => k.name).join(', ')}): a parent router must not have a service`);
       handler = serviceHandler(r.service);
-      direct = (r.middlewares ?? []).length === 0 && !wrapped.has(r.service) ? (lbServices.get(r.service) ?? null) : null;
+      direct = wrapped.has(r.service) ? null : (lbServices.get(r.service) ?? null);
     } else {
       if (kids.length === 0) throw new ConfigError('', 'has no service, and no router names it in parentRefs');
       const entries: Array<{ name: string; rule: string; priority: number; value: ChildRoute }> = [];
@@ -290,8 +310,8 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       handler = childDispatcher(new RouteTable(entries), el.name);
     }
     const mws = r.middlewares ?? [];
-    for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, []);
-    return { handler, direct };
+    for (let i = mws.length - 1; i >= 0; i--) handler = buildMiddleware(mws[i]!, handler, [], steps);
+    return { handler, direct: steps.ok ? direct : null, steps };
   };
 
   // Routers: build each one alone; a failure disables that router only.
@@ -304,18 +324,20 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     const r: HttpRouterConfig = el.config;
     try {
       const compiled = compileHttpRule(r.rule);
-      const { handler: own, direct: ownDirect } = routerHandler(el, []);
+      const { handler: own, direct: ownDirect, steps: ownSteps } = routerHandler(el, []);
       const mws = r.middlewares ?? [];
       // The entrypoint's middlewares go in front of the router's own, built once per list.
-      const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; names: string[] }>();
+      const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; fastSteps: readonly FastStep[]; names: string[] }>();
       const chainFor = (epMws: readonly string[]) => {
         const key = epMws.join('\0');
         let c = chains.get(key);
         if (c === undefined) {
           let handler = own;
-          for (let i = epMws.length - 1; i >= 0; i--) handler = buildMiddleware(qualify(epMws[i]!, el.provider), handler, []);
-          // The fast lane serves only routers with no middleware at all, the entrypoint's included.
-          c = { handler, direct: epMws.length === 0 ? ownDirect : null, names: [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
+          const steps: FastSteps = { list: [...ownSteps.list], ok: ownSteps.ok };
+          for (let i = epMws.length - 1; i >= 0; i--) handler = buildMiddleware(qualify(epMws[i]!, el.provider), handler, [], steps);
+          // The fast lane serves a router only when every middleware, the entrypoint's included, has a fast step.
+          const direct = steps.ok ? ownDirect : null;
+          c = { handler, direct, fastSteps: direct === null ? [] : steps.list, names: [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
           chains.set(key, c);
         }
         return c;
@@ -346,6 +368,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
           priority: r.priority ?? 0,
           handler: chain.handler,
           direct: chain.direct,
+          fastSteps: chain.fastSteps,
           compiled,
           service: r.service ?? '',
           middlewares: chain.names,
@@ -381,7 +404,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
     const handler = deps.internal!.services.get(r.service);
     if (handler === undefined) continue;
     const compiled = compileHttpRule(r.rule);
-    for (const ep of r.entryPoints) perEntrypoint.get(ep)?.push({ name: r.name, rule: r.rule, priority: r.priority, handler, direct: null, compiled, service: r.service, accessLogs: true, metrics: true });
+    for (const ep of r.entryPoints) perEntrypoint.get(ep)?.push({ name: r.name, rule: r.rule, priority: r.priority, handler, direct: null, fastSteps: [], compiled, service: r.service, accessLogs: true, metrics: true });
   }
 
   // Services no router uses are built too, so their errors show before someone routes to them.

@@ -5,6 +5,7 @@
  * upstream references.
  */
 import type { Handler } from '../proxy/context.js';
+import type { FastStep } from '../middlewares/fast-step.js';
 import type { LoadBalancerService } from '../proxy/forward.js';
 import type { CompiledRule, MatchRequest, RouteTable } from '../router/index.js';
 import type { MergedConfig } from './merge.js';
@@ -56,8 +57,12 @@ export interface CompiledRouter {
   rule: string;
   priority: number;
   handler: Handler;
-  /** The load-balancer service this router forwards to with no middleware between, or null (the fast lane's test). */
+  /**
+   * The load-balancer service this router forwards to when every middleware in front of it has a
+   * fast step, or null (the fast lane's test); `fastSteps` are those steps, in run order.
+   */
   direct: LoadBalancerService | null;
+  fastSteps: readonly FastStep[];
   compiled: CompiledRule;
   /** The service ('' for a parent router, whose child routers choose one). */
   service: string;

@@ -68,3 +68,22 @@ test('stripForwarded removes the forwarding fields of an untrusted peer', () => 
   assert.deepEqual(r.headers, { host: 'a', 'x-other': '1' });
   assert.equal(parseFastHead('GET / HTTP/1.1\r\nHost: a')?.forwarded, false);
 });
+
+test("a fast step's header changes: set replaces every line, append adds one, remove drops all", () => {
+  const r = parseFastHead('GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nAccept: */*');
+  assert.ok(r !== null);
+  assert.equal(r.forwarded, false);
+  assert.equal(r.headers['x-a'], '1');
+  r.appendHeader('x-forwarded-prefix', '/one');
+  r.appendHeader('x-forwarded-prefix', '/two');
+  assert.equal(r.forwarded, true, 'a forwarding header set by a step is seen by upstreamHead');
+  assert.deepEqual(r.headers['x-forwarded-prefix'], ['/one', '/two'], 'as node:http keeps repeated fields');
+  assert.deepEqual(r.headersDistinct['x-forwarded-prefix'], ['/one', '/two']);
+  r.setHeader('x-a', '2');
+  assert.equal(r.header('x-a'), '2');
+  r.setHeader('x-forwarded-prefix', '/only');
+  assert.deepEqual(r.headersDistinct['x-forwarded-prefix'], ['/only']);
+  r.removeHeader('accept');
+  assert.deepEqual(r.names, ['host', 'x-a', 'x-forwarded-prefix']);
+  assert.deepEqual(r.rawHeaders, ['Host', 'a', 'x-a', '2', 'x-forwarded-prefix', '/only']);
+});

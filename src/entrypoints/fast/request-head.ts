@@ -26,7 +26,10 @@ export class FastRequest {
   readonly method: string;
   readonly url: string;
   readonly httpVersion = '1.1';
-  /** Lower-case header names and their values, in arrival order; no name repeats. */
+  /**
+   * Lower-case header names and their values, in arrival order. No name repeats as parsed; a fast
+   * step may add a second line (appendHeader: stripPrefix's X-Forwarded-Prefix behind a proxy).
+   */
   readonly names: string[];
   readonly values: string[];
   /** Raw-case names, for rawHeaders. */
@@ -35,8 +38,8 @@ export class FastRequest {
   readonly host: string;
   /** The client sent `Connection: close`. */
   readonly close: boolean;
-  /** Some header is an X-Forwarded-* or X-Real-IP (rare: checked before stripping). */
-  readonly forwarded: boolean;
+  /** Some header is an X-Forwarded-* or X-Real-IP (rare: checked before stripping, and when a step sets one). */
+  forwarded: boolean;
   #headers: IncomingHttpHeaders | null = null;
 
   constructor(method: string, url: string, names: string[], values: string[], rawNames: string[], host: string, close: boolean, forwarded: boolean) {
@@ -63,6 +66,34 @@ export class FastRequest {
     this.#headers = null;
   }
 
+  /** setHeader replaces every line of a lower-case header name with one (a fast step's change). */
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.appendHeader(name, value);
+  }
+
+  /** appendHeader adds a line, as Go's Header.Add does. */
+  appendHeader(name: string, value: string): void {
+    this.names.push(name);
+    this.values.push(value);
+    this.rawNames.push(name);
+    if (FORWARDED.has(name)) this.forwarded = true;
+    this.#headers = null;
+  }
+
+  /** removeHeader removes every line of a lower-case header name. */
+  removeHeader(name: string): void {
+    const { names, values, rawNames } = this;
+    for (let i = names.length - 1; i >= 0; i--) {
+      if (names[i] === name) {
+        names.splice(i, 1);
+        values.splice(i, 1);
+        rawNames.splice(i, 1);
+      }
+    }
+    this.#headers = null;
+  }
+
   /** header returns the value of a lower-case header name, or undefined. */
   header(name: string): string | undefined {
     const i = this.names.indexOf(name);
@@ -72,7 +103,12 @@ export class FastRequest {
   get headers(): IncomingHttpHeaders {
     if (this.#headers === null) {
       const h: IncomingHttpHeaders = {};
-      for (let i = 0; i < this.names.length; i++) h[this.names[i]!] = this.values[i]!;
+      for (let i = 0; i < this.names.length; i++) {
+        const name = this.names[i]!;
+        const prev = h[name];
+        // A line a step appended joins the first, as node:http keeps repeated fields (an array).
+        h[name] = prev === undefined ? this.values[i]! : ([] as string[]).concat(prev, this.values[i]!);
+      }
       this.#headers = h;
     }
     return this.#headers;
@@ -80,7 +116,7 @@ export class FastRequest {
 
   get headersDistinct(): NodeJS.Dict<string[]> {
     const h: NodeJS.Dict<string[]> = {};
-    for (let i = 0; i < this.names.length; i++) h[this.names[i]!] = [this.values[i]!];
+    for (let i = 0; i < this.names.length; i++) (h[this.names[i]!] ??= []).push(this.values[i]!);
     return h;
   }
 

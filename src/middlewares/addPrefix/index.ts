@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
+import { withFastStep } from '../fast-step.js';
 
 export const addPrefixSchema = z.strictObject({
   prefix: z.string(),
@@ -21,9 +22,15 @@ export const addPrefix: MiddlewareFactory<AddPrefixOptions> = {
     if (/[\x00-\x20\x7f?#]/.test(prefix)) throw new ConfigError('addPrefix.prefix', `prefix ${JSON.stringify(prefix)} has characters not allowed in a path`);
     // Like Traefik, the prefix is joined as is (`/api/` + `/x` gives `/api//x`), with a leading slash ensured.
     const lead = prefix.charCodeAt(0) === 47 ? prefix : '/' + prefix;
-    return (req, res, ctx) => {
-      ctx.path = lead + ctx.path;
-      next(req, res, ctx);
-    };
+    return withFastStep(
+      (req, res, ctx) => {
+        ctx.path = lead + ctx.path;
+        next(req, res, ctx);
+      },
+      (_req, ctx) => {
+        ctx.path = lead + ctx.path;
+        return true;
+      },
+    );
   },
 };

@@ -7,11 +7,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import type { RequestContext, ResponseHeaders, ResponseModifier } from '../../proxy/context.js';
+import type { Handler, RequestContext, ResponseHeaders, ResponseModifier } from '../../proxy/context.js';
 import { sendText, writeHead } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { compileConfigRegexp } from '../../regexp/index.js';
+import { FRAMING_REQUEST_HEADERS, FRAMING_RESPONSE_HEADERS, withFastStep } from '../fast-step.js';
 
 const headerValue = z.union([z.string(), z.number(), z.boolean()]);
 const headerMap = z.record(z.string(), headerValue);
@@ -97,11 +98,14 @@ class HeadersModifier implements ResponseModifier {
   readonly #plan: Plan;
   readonly #secure: Entry[];
   readonly #origin: string | null;
+  /** modifyResponse's change as field edits, for the fast lane (without CORS it is just these). */
+  readonly fastEdits: readonly Entry[] | undefined;
 
   constructor(plan: Plan, ssl: boolean, origin: string | null) {
     this.#plan = plan;
     this.#secure = ssl ? plan.secureHttps : plan.secureHttp;
     this.#origin = origin;
+    this.fastEdits = plan.cors ? undefined : [...this.#secure, ...plan.customResponse];
   }
 
   modifyResponse(status: number, headers: ResponseHeaders, _ctx: RequestContext): number {
@@ -234,7 +238,7 @@ export const headers: MiddlewareFactory<HeadersOptions> = {
       return regexAllows(origin) ? origin : null;
     };
 
-    return (req, res, ctx) => {
+    const handler: Handler = (req, res, ctx) => {
       const originHeader = req.headers.origin;
       const origin = originHeader === undefined ? '' : originHeader;
       if (hasCors && req.method === 'OPTIONS' && origin !== '') {
@@ -282,5 +286,35 @@ export const headers: MiddlewareFactory<HeadersOptions> = {
       }
       next(req, res, ctx);
     };
+
+    // The fast lane takes this middleware unless it has CORS to answer or touches what that lane
+    // frames itself (Host, Content-Length, Connection …).
+    const fastOk =
+      !hasCors && customRequest.every(([n]) => !FRAMING_REQUEST_HEADERS.has(n)) && customResponse.every(([n]) => !FRAMING_RESPONSE_HEADERS.has(n));
+    if (!fastOk) return handler;
+    return withFastStep(handler, (req, ctx) => {
+      for (let i = 0; i < customRequest.length; i++) {
+        const [name, value] = customRequest[i]!;
+        if (value === '') req.removeHeader(name);
+        else req.setHeader(name, value);
+      }
+      if (allowedHosts.length > 0) {
+        let host = req.host;
+        for (const h of hostsProxy) {
+          const v = req.header(h);
+          if (v !== undefined && v !== '') {
+            host = v;
+            break;
+          }
+        }
+        if (!allowedHosts.includes(host.toLowerCase())) return false; // the handler's 500
+      }
+      if (needsModifier) {
+        let ssl = ctx.scheme === 'https';
+        for (let i = 0; !ssl && i < sslProxy.length; i++) ssl = req.header(sslProxy[i]![0]) === sslProxy[i]![1];
+        ctx.addResponseModifier(none[ssl ? 1 : 0]);
+      }
+      return true;
+    });
   },
 };

@@ -10,6 +10,7 @@ import { sendText } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { IPMatcher, IPStrategy, ipStrategySchema, splitHost } from '../ip.js';
+import { withFastStep } from '../fast-step.js';
 
 export const ipAllowListSchema = z.strictObject({
   sourceRange: z.array(z.string()),
@@ -32,15 +33,21 @@ export const ipAllowList: MiddlewareFactory<IPAllowListOptions> = {
     const matcher = new IPMatcher(options.sourceRange, 'ipAllowList.sourceRange');
     const strategy = new IPStrategy(options.ipStrategy, 'ipAllowList.ipStrategy');
     const body = `${status} ${STATUS_CODES[status]}: client IP not allowed`;
-    return (req, res, ctx) => {
-      const ip = strategy.clientIP(req, ctx);
-      if (ip !== '' && matcher.contains(splitHost(ip))) {
-        next(req, res, ctx);
-        return;
-      }
-      ctx.errorText = `ipAllowList: rejected client IP ${JSON.stringify(ip)}`;
-      sendText(res, ctx, status, body);
-    };
+    return withFastStep(
+      (req, res, ctx) => {
+        const ip = strategy.clientIP(req, ctx);
+        if (ip !== '' && matcher.contains(splitHost(ip))) {
+          next(req, res, ctx);
+          return;
+        }
+        ctx.errorText = `ipAllowList: rejected client IP ${JSON.stringify(ip)}`;
+        sendText(res, ctx, status, body);
+      },
+      (req, ctx) => {
+        const ip = strategy.clientIP(req, ctx);
+        return ip !== '' && matcher.contains(splitHost(ip));
+      },
+    );
   },
 };
 

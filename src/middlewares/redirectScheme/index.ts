@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { requestHost, schemeOf, sendRedirect } from '../redirectRegex/redirect.js';
+import { withFastStep } from '../fast-step.js';
+import type { RequestContext } from '../../proxy/context.js';
 
 export const redirectSchemeSchema = z.strictObject({
   scheme: z.string(),
@@ -38,18 +40,23 @@ export const redirectScheme: MiddlewareFactory<RedirectSchemeOptions> = {
     const portSuffix = portText !== '' && !defaultPort ? ':' + portText : '';
     const prefix = scheme + '://';
     const permanent = options.permanent === true;
-    return (req, res, ctx) => {
+    /** redirectTo is the URL to send the client to, or null when it is there already. */
+    const redirectTo = (hostHeader: string, ctx: RequestContext): string | null => {
       const current = schemeOf(ctx);
-      const [host, rawPort] = splitHostPort(requestHost(req, ctx));
+      const [host, rawPort] = splitHostPort(hostHeader);
       const port = (current === 'http' && rawPort === ':80') || (current === 'https' && rawPort === ':443') ? '' : rawPort;
       const target = ctx.target();
-      const oldURL = `${current}://${host}${port}${target}`;
       const newURL = prefix + host + portSuffix + target;
-      if (newURL === oldURL) {
-        next(req, res, ctx);
-        return;
-      }
-      sendRedirect(req, res, ctx, newURL, permanent);
+      return newURL === `${current}://${host}${port}${target}` ? null : newURL;
     };
+    return withFastStep(
+      (req, res, ctx) => {
+        const to = redirectTo(requestHost(req, ctx), ctx);
+        if (to === null) next(req, res, ctx);
+        else sendRedirect(req, res, ctx, to, permanent);
+      },
+      // The fast lane's head always has a Host; a redirect is the handler's to send.
+      (req, ctx) => redirectTo(req.host !== '' ? req.host : ctx.host, ctx) === null,
+    );
   },
 };

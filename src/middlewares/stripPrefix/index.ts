@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';
+import { withFastStep } from '../fast-step.js';
 
 export const stripPrefixSchema = z.strictObject({
   prefixes: z.array(z.string()),
@@ -33,7 +34,7 @@ export function appendRequestHeader(req: IncomingMessage, name: string, value: s
  * its stripped-path normalisation check (traefik/traefik#13215).
  */
 export function applyStrip(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, next: Handler, prefix: string, rest: string): void {
-  const path = rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : '/' + rest;
+  const path = strippedPath(rest);
   if (!cleanHead(path)) {
     ctx.errorText = `stripped path ${path} is not normalised`;
     sendText(res, ctx, 400, `400 bad request: the path left after removing the prefix ${JSON.stringify(prefix)} is not normalised`);
@@ -43,6 +44,11 @@ export function applyStrip(req: IncomingMessage, res: ServerResponse, ctx: Reque
   appendRequestHeader(req, 'x-forwarded-prefix', prefix);
   ctx.strippedPrefix = joinPrefix(ctx.strippedPrefix, prefix);
   next(req, res, ctx);
+}
+
+/** strippedPath is what is left of a path after its prefix, led by '/'. */
+function strippedPath(rest: string): string {
+  return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : '/' + rest;
 }
 
 /** cleanHead tells whether the first segment of a '/'-led path is a normal one (the rest was normalised on arrival). */
@@ -76,7 +82,7 @@ export const stripPrefix: MiddlewareFactory<StripPrefixOptions> = {
       else prefixes.push(t);
     }
     const count = prefixes.length;
-    return (req, res, ctx) => {
+    const handler: Handler = (req, res, ctx) => {
       const path = ctx.path;
       for (let i = 0; i < count; i++) {
         const prefix = prefixes[i]!;
@@ -87,5 +93,19 @@ export const stripPrefix: MiddlewareFactory<StripPrefixOptions> = {
       }
       next(req, res, ctx);
     };
+    return withFastStep(handler, (req, ctx) => {
+      const path = ctx.path;
+      for (let i = 0; i < count; i++) {
+        const prefix = prefixes[i]!;
+        if (!path.startsWith(prefix)) continue;
+        const rest = strippedPath(path.slice(prefix.length));
+        if (!cleanHead(rest)) return false; // the handler's 400
+        ctx.path = rest;
+        req.appendHeader('x-forwarded-prefix', prefix);
+        ctx.strippedPrefix = joinPrefix(ctx.strippedPrefix, prefix);
+        return true;
+      }
+      return true;
+    });
   },
 };
