@@ -69,6 +69,8 @@ let grpcUrl: string;
 let grpcStatus = 1;
 let grpcChecks = 0;
 let idleClosed = 0;
+/** The HTTP version of each request the ALPN server got. */
+const alpnSeen: string[] = [];
 
 before(async () => {
   ca = makeCA(path.join(tmp.dir, 'ca'));
@@ -91,6 +93,14 @@ before(async () => {
   await new Promise<void>((r) => idleServer.listen(0, '127.0.0.1', r));
   servers.push({ close: () => (idleServer.closeAllConnections(), idleServer.close()) });
   const idleUrl = `https://localhost:${(idleServer.address() as AddressInfo).port}`;
+  // A server offering h2 and http/1.1 by ALPN: Gantry speaks HTTP/2 to it unless disableHTTP2.
+  const alpn = http2.createSecureServer({ ...key, allowHTTP1: true }, (req, res) => {
+    alpnSeen.push(req.httpVersion);
+    res.end(`alpn ${req.httpVersion} ${req.url}`);
+  });
+  await new Promise<void>((r) => alpn.listen(0, '127.0.0.1', r));
+  servers.push({ close: () => alpn.close() });
+  const alpnUrl = `https://localhost:${(alpn.address() as AddressInfo).port}`;
   // A health endpoint that redirects to a failing one: healthy only when the redirect is not followed.
   const plain = http.createServer((req, res) => {
     if (req.url === '/health') {
@@ -127,12 +137,15 @@ before(async () => {
 
   const svc = (name: string, url: string, extra = '') => `    ${name}:\n      loadBalancer:\n${extra}        servers: [{ url: "${url}" }]\n`;
   const route = (name: string) => `    ${name}:\n      rule: Host(\`${name}.test\`)\n      service: ${name}\n`;
-  const names = ['trusted', 'plain', 'named', 'ipnoname', 'mtls', 'nocert', 'insecure', 'modern', 'suite', 'slow', 'spiffe', 'nouri', 'badca', 'missing', 'noreuse', 'reuse', 'idle', 'health', 'follow', 'stay', 'grpc'];
+  const names = ['trusted', 'plain', 'named', 'ipnoname', 'mtls', 'nocert', 'insecure', 'modern', 'suite', 'slow', 'spiffe', 'nouri', 'badca', 'missing', 'noreuse', 'reuse', 'idle', 'health', 'follow', 'stay', 'grpc', 'alpnh2', 'alpnh1'];
   const res = await startWithFile(
     `http:
   routers:
 ${names.map(route).join('')}  services:
-${svc('trusted', trusted.url)}${svc('plain', trusted.url, '        serversTransport: nocas\n')}${svc('named', `https://127.0.0.1:${trusted.port}`, '        serversTransport: internal\n')}${svc('ipnoname', `https://127.0.0.1:${trusted.port}`)}${svc('mtls', mtls.url, '        serversTransport: mtls\n')}${svc('nocert', mtls.url)}${svc('insecure', stranger.url, '        serversTransport: insecure\n')}${svc('modern', tls12.url, '        serversTransport: modern\n')}${svc('suite', tls12.url, '        serversTransport: suite\n')}${svc('slow', slow.url, '        serversTransport: impatient\n')}${svc('spiffe', spiffe.url, '        serversTransport: spiffe\n')}${svc('nouri', trusted.url, '        serversTransport: spiffe\n')}${svc('badca', trusted.url, '        serversTransport: badca\n')}${svc('missing', trusted.url, '        serversTransport: nosuch\n')}${svc('noreuse', trusted.url, '        serversTransport: noreuse\n')}${svc('reuse', trusted.url)}${svc('idle', idleUrl, '        serversTransport: idle\n')}${svc('health', trusted.url, '        serversTransport: internal\n        healthCheck: { path: /health, interval: 100ms, timeout: 1s }\n')}${svc('follow', redirecting.url, '        healthCheck: { path: /health, interval: 100ms, timeout: 1s }\n')}${svc('stay', redirecting.url.replace('127.0.0.1', 'localhost'), '        healthCheck: { path: /health, interval: 100ms, timeout: 1s, followRedirects: false }\n')}${svc('grpc', grpcUrl, '        healthCheck: { mode: grpc, interval: 100ms, timeout: 1s }\n')}  serversTransports:
+${svc('trusted', trusted.url)}${svc('plain', trusted.url, '        serversTransport: nocas\n')}${svc('named', `https://127.0.0.1:${trusted.port}`, '        serversTransport: internal\n')}${svc('ipnoname', `https://127.0.0.1:${trusted.port}`)}${svc('mtls', mtls.url, '        serversTransport: mtls\n')}${svc('nocert', mtls.url)}${svc('insecure', stranger.url, '        serversTransport: insecure\n')}${svc('modern', tls12.url, '        serversTransport: modern\n')}${svc('suite', tls12.url, '        serversTransport: suite\n')}${svc('slow', slow.url, '        serversTransport: impatient\n')}${svc('spiffe', spiffe.url, '        serversTransport: spiffe\n')}${svc('nouri', trusted.url, '        serversTransport: spiffe\n')}${svc('badca', trusted.url, '        serversTransport: badca\n')}${svc('missing', trusted.url, '        serversTransport: nosuch\n')}${svc('noreuse', trusted.url, '        serversTransport: noreuse\n')}${svc('reuse', trusted.url)}${svc('idle', idleUrl, '        serversTransport: idle\n')}${svc('health', trusted.url, '        serversTransport: internal\n        healthCheck: { path: /health, interval: 100ms, timeout: 1s }\n')}${svc('follow', redirecting.url, '        healthCheck: { path: /health, interval: 100ms, timeout: 1s }\n')}${svc('stay', redirecting.url.replace('127.0.0.1', 'localhost'), '        healthCheck: { path: /health, interval: 100ms, timeout: 1s, followRedirects: false }\n')}${svc('grpc', grpcUrl, '        healthCheck: { mode: grpc, interval: 100ms, timeout: 1s }\n')}${svc('alpnh2', alpnUrl)}${svc('alpnh1', alpnUrl, '        serversTransport: noh2\n')}  serversTransports:
+    noh2:
+      rootCAs: [${ca.caCert}]
+      disableHTTP2: true
     nocas: {}
     internal:
       serverName: backend.internal
@@ -185,6 +198,17 @@ test('static rootCAs trust the private CA for every service; a transport with no
   assert.equal(ok.body, 'trusted /');
   const untrusted = await at('plain');
   assert.equal(untrusted.status, 502, untrusted.body);
+});
+
+test('https:// servers get HTTP/2 when they offer it by ALPN, and HTTP/1.1 with disableHTTP2', async () => {
+  alpnSeen.length = 0;
+  const h2 = await at('alpnh2', '/two');
+  assert.equal(h2.status, 200, h2.body);
+  assert.equal(h2.body, 'alpn 2.0 /two');
+  const h1 = await at('alpnh1', '/one');
+  assert.equal(h1.status, 200, h1.body);
+  assert.equal(h1.body, 'alpn 1.1 /one');
+  assert.deepEqual(alpnSeen, ['2.0', '1.1']);
 });
 
 test('serverName: the certificate is checked against it, not the URL host (an IP the certificate does not name)', async () => {
