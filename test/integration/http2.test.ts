@@ -2,7 +2,8 @@
  * HTTP/2 through the real entrypoint: h2 by ALPN on a TLS entrypoint (curl --http2 and node:http2)
  * gives the same answers as HTTP/1.1, a middleware chain behaves the same over both, h2c prior
  * knowledge when switched on, RFC 9113's request rules, and abusive clients (Rapid Reset,
- * CONTINUATION flood) are cut off while a well-behaved client goes on.
+ * CONTINUATION flood) are cut off while a well-behaved client goes on; sticky cookies, retries, the
+ * access log, metrics and a configured stream limit work for h2 streams as for HTTP/1.1 requests.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,10 @@ import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
-import { startBackend, startGantry, stopsAtOnce, tempDir, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { startBackend, startGantry, stopsAtOnce, tempDir, waitFor, type Backend, type GantryProcess } from '../helpers/gantry.js';
+import { get } from '../helpers/http.js';
+import { parsePrometheus, value } from '../helpers/prometheus.js';
+import net from 'node:net';
 import tls from 'node:tls';
 import { makeCA } from '../fixtures/tls/make-certs.js';
 import { connectRaw, FLAG, frame, headerBlock, request, TYPE } from '../helpers/h2frames.js';
@@ -285,6 +289,140 @@ tls:
       await g.stop();
       await slow.close();
       tmp.cleanup();
+    }
+  });
+});
+
+describe('HTTP/2 streams get what HTTP/1.1 requests get', { timeout: 60_000 }, () => {
+  const tmp = tempDir('gantry-h2-same-');
+  const ca = makeCA(path.join(tmp.dir, 'ca'));
+  const leaf = ca.leaf('h2', ['*.h2.test']);
+  const accessLog = path.join(tmp.dir, 'access.log');
+  let g: GantryProcess;
+  let s1: Backend;
+  let s2: Backend;
+  let session: http2.ClientHttp2Session;
+
+  before(async () => {
+    s1 = await startBackend('s1');
+    s2 = await startBackend('s2');
+    // A port nothing listens on: the first try there fails to connect and is retried.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const dead = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const file = path.join(tmp.dir, 'dynamic.yaml');
+    fs.writeFileSync(
+      file,
+      `http:
+  routers:
+    sticky: { rule: Host(\`sticky.h2.test\`), service: sticky, tls: {} }
+    retry: { rule: Host(\`retry.h2.test\`), service: retry, tls: {} }
+  services:
+    sticky:
+      loadBalancer:
+        sticky: { cookie: { name: stick } }
+        servers: [{ url: "${s1.url}" }, { url: "${s2.url}" }]
+    retry:
+      loadBalancer:
+        servers: [{ url: "http://127.0.0.1:${dead}" }, { url: "${s2.url}" }]
+tls:
+  certificates: [{ certFile: "${leaf.cert}", keyFile: "${leaf.key}" }]
+`,
+    );
+    g = await startGantry(
+      [
+        '--entrypoints.websecure.address=127.0.0.1:0',
+        '--entrypoints.websecure.http2.maxConcurrentStreams=5',
+        '--api.address=127.0.0.1:0',
+        `--providers.file.filename=${file}`,
+        '--accessLog.format=json',
+        `--accessLog.filePath=${accessLog}`,
+        '--metrics.prometheus',
+      ],
+      { entrypoints: ['websecure'] },
+    );
+    session = http2.connect(`https://127.0.0.1:${g.port('websecure')}`, { ca: ca.caPem, servername: 'sticky.h2.test' });
+  });
+  after(async () => {
+    session?.close();
+    await g?.stop();
+    await s1?.close();
+    await s2?.close();
+    tmp.cleanup();
+  });
+
+  const get2 = (authority: string, extra: http2.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = session.request({ ':path': '/', ':authority': authority, ...extra });
+      let headers: http2.IncomingHttpHeaders = {};
+      let body = '';
+      req.on('response', (h) => (headers = h));
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+      req.on('error', reject);
+      req.end();
+    });
+  const backendOf = (body: string): string => (JSON.parse(body) as { backend: string }).backend;
+
+  it('advertises a configured maxConcurrentStreams', async () => {
+    await new Promise<void>((r) => (session.remoteSettings.maxConcurrentStreams !== undefined && session.remoteSettings.maxConcurrentStreams !== 4294967295 ? r() : session.once('remoteSettings', () => r())));
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 5);
+  });
+
+  it('sticky cookies: set on an h2 answer, and they hold the client to one server on h2 and h1 alike', async () => {
+    const first = await get2('sticky.h2.test');
+    assert.equal(first.status, 200);
+    const setCookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []);
+    const cookie = setCookie.find((c) => c.startsWith('stick='));
+    assert.ok(cookie !== undefined, `no sticky cookie in ${JSON.stringify(setCookie)}`);
+    const pinned = backendOf(first.body);
+    const pair = cookie.split(';')[0]!;
+    for (let i = 0; i < 10; i++) assert.equal(backendOf((await get2('sticky.h2.test', { cookie: pair })).body), pinned);
+    const overH1 = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: g.port('websecure'), path: '/', servername: 'sticky.h2.test', ca: ca.caPem, headers: { host: 'sticky.h2.test', cookie: pair }, agent: false }, (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c));
+        res.on('end', () => resolve(t));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(backendOf(overH1), pinned);
+  });
+
+  it('retries: a stream whose first server refuses the connection is answered by the next one', async () => {
+    const seen = s2.seen.length;
+    for (let i = 0; i < 6; i++) {
+      const r = await get2('retry.h2.test');
+      assert.equal(r.status, 200, r.body);
+      assert.equal(backendOf(r.body), 's2');
+    }
+    assert.equal(s2.seen.length - seen, 6);
+  });
+
+  it('the access log and the metrics count h2 streams, with their protocol', async () => {
+    const before = parsePrometheus((await get(g.api('/metrics'))).body);
+    const labels = { service: 'sticky@file', code: '200', method: 'GET', protocol: 'http' };
+    const n0 = value(before, 'gantry_service_requests_total', 'gantry_service_requests_total', labels);
+    for (let i = 0; i < 3; i++) assert.equal((await get2('sticky.h2.test', { ':path': `/counted${i}` })).status, 200);
+    const after = parsePrometheus((await get(g.api('/metrics'))).body);
+    assert.equal(value(after, 'gantry_service_requests_total', 'gantry_service_requests_total', labels) - n0, 3);
+    await waitFor(() => fs.existsSync(accessLog) && fs.readFileSync(accessLog, 'utf8').includes('/counted2'), 5000);
+    const lines = fs
+      .readFileSync(accessLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => String(l['RequestPath']).startsWith('/counted'));
+    assert.equal(lines.length, 3);
+    for (const l of lines) {
+      assert.equal(l['RequestProtocol'], 'HTTP/2.0');
+      assert.equal(l['RouterName'], 'sticky@file');
+      assert.equal(l['DownstreamStatus'], 200);
+      assert.equal(l['RequestScheme'], 'https');
     }
   });
 });
