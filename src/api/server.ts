@@ -3,7 +3,8 @@
  * shapes, and the routes other modules add (REST provider, Docker Flow Proxy API, metrics,
  * dashboard). Bound to a non-loopback address it requires credentials unless insecure is set.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import http from '../node-http.js';
 import type { Logger } from '../observability/logger.js';
 import { parseListenAddress } from '../entrypoints/address.js';
 import type { Snapshot } from '../watcher/snapshot.js';
@@ -47,7 +48,7 @@ export interface ApiExtensions {
 }
 
 export class ApiServer {
-  readonly server: http.Server;
+  readonly server: HttpServer;
   #opts: ApiOptions;
   #logger: Logger;
   #snapshot: () => Snapshot;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from '../node-http.js';
 import { Socket } from 'node:net';
 import type { Balancer, WeightedServer } from './types.js';
 import { RequestContext } from '../proxy/context.js';

@@ -13,7 +13,8 @@
  * Subclassing the real classes (rather than duck-typing) keeps every property a handler might
  * read (headersSent, writableEnded, getHeader …) correct.
  */
-import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { IncomingMessage, ServerResponse } from '../node-http.js';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 

@@ -6,7 +6,7 @@
  * It runs every few seconds in every container, so it loads as little as it can: node:http, not
  * undici, and (see main.ts) none of the proxy's modules.
  */
-import http from 'node:http';
+import http from '../node-http.js';
 import { apiBase } from './api-url.js';
 
 const TIMEOUT_MS = 3000;

@@ -4,7 +4,8 @@
  * current snapshot and runs its handler. Malformed requests that Node's parser rejects are answered
  * by the clientError handler instead of a silently dropped socket.
  */
-import http, { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import http, { ServerResponse } from '../node-http.js';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { RequestContext, type RequestView } from '../proxy/context.js';
@@ -86,7 +87,7 @@ const FRESH_CONNECTION_GRACE_MS = 500;
 export class HttpEntrypoint implements FastLaneHost {
   readonly name: string;
   readonly opts: HttpEntrypointOptions;
-  readonly server: http.Server;
+  readonly server: HttpServer;
   #snapshot: () => Snapshot;
   #trusted: (remoteAddr: string) => boolean;
   #logger: Logger;

@@ -7,7 +7,7 @@
  * first body bytes leave in a single socket write, where node:http would build header objects on
  * both sides and write twice.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../node-http.js';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { FastRequest } from '../entrypoints/fast/request-head.js';

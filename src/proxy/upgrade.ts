@@ -7,10 +7,10 @@
  * request are never passed to the server, so a server that declines the upgrade cannot be used to
  * carry a second, unrouted request past the router's middlewares.
  */
-import http from 'node:http';
+import http from '../node-http.js';
 import https from 'node:https';
 import net from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestContext, ResponseHeaders } from './context.js';
 import type { UpstreamServer } from '../upstreams/server.js';
@@ -62,7 +62,7 @@ class UpgradeExchange {
   readonly attempt: number;
   readonly client: Duplex;
   readonly protocol: string;
-  upstream: http.ClientRequest | null = null;
+  upstream: ClientRequest | null = null;
   connected = false;
   released = false;
   answered = false;

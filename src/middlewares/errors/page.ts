@@ -3,7 +3,7 @@
  * path, carrying the original request's headers (as Traefik's errors middleware does), on the
  * same socket for addresses but with its own, already ended, body stream.
  */
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage } from '../../node-http.js';
 
 const DROP = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'connection']);
 

@@ -4,7 +4,7 @@
  * `pkg/middlewares/ipallowlist` does. Which address is "the client" is chosen by `ipStrategy`
  * (see ../ip.ts); an address the strategy cannot find is rejected.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../../node-http.js';
 import { z } from 'zod';
 import { sendText } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
