@@ -1,7 +1,8 @@
 /**
  * Forwarding in the entrypoint's fast lane (entrypoints/fast): the same load balancing, retries,
- * passive health and error answers as forward.ts, for the requests the fast lane takes — body-less
- * GET/HEAD on a router whose middlewares all have fast steps (middlewares/fast-step.ts), to a
+ * passive health and error answers as forward.ts, for the requests the fast lane takes — GET/HEAD,
+ * and POST/PUT/PATCH/DELETE whose Content-Length body came in the same read as the head, on a
+ * router whose middlewares all have fast steps (middlewares/fast-step.ts), to a
  * service with plain-http servers. The upstream head
  * is built as one string straight from the parsed client head, and the response head and its
  * first body bytes leave in a single socket write, where node:http would build header objects on
@@ -88,7 +89,7 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
     const head = upstreamHead(req, ctx, path, svc.hostHeaderFor(req.host, server), svc.opts.serverName);
     try {
-      (svc.transport.pool(server) as H1Pool).send(req.method, head, this);
+      (svc.transport.pool(server) as H1Pool).send(req.method, head, this, req.body);
     } catch (err) {
       this.onResponseError(null, err as Error);
     }
@@ -186,7 +187,8 @@ export class FastExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.svc.opts.health.failure(this.server);
-    if (this.attempt < retriesAllowed(failure, ctx, this.req.method, false)) {
+    // The body is in memory: like a buffered one, it can be sent again where retries allow it.
+    if (this.attempt < retriesAllowed(failure, ctx, this.req.method, this.req.body !== null)) {
       const tried = this.tried ?? new Set<UpstreamServer>();
       tried.add(this.server);
       ctx.retries++;

@@ -1,6 +1,7 @@
 /**
  * The entrypoint's fast lane (src/entrypoints/fast): plain GET/HEAD requests on a router whose
- * middlewares all have fast steps (none, here; fast-lane-middlewares.test.ts has them) are served by Gantry's own HTTP/1.1 code; everything else is handed to node:http
+ * middlewares all have fast steps (none, here; fast-lane-middlewares.test.ts has them), and
+ * POST/PUT/PATCH/DELETE whose whole Content-Length body arrives with the head, are served by Gantry's own HTTP/1.1 code; everything else is handed to node:http
  * on the same connection. These tests drive both sides and the hand-offs between them over raw
  * sockets, so the exact bytes on the wire are checked: framing of every kind of upstream body,
  * keep-alive, Connection: close, pipelining, split heads, a body after fast requests, a client
@@ -51,10 +52,16 @@ describe('fast lane', () => {
           if (!res.writableFinished) slowAborted++;
         });
         setTimeout(() => res.end('late'), 1500).unref();
-      } else if (req.method === 'POST') {
+      } else if (req.method === 'POST' || req.method === 'PUT' || req.method === 'DELETE') {
         let n = 0;
         req.on('data', (d: Buffer) => (n += d.length));
-        req.on('end', () => res.end(`got ${n} bytes`));
+        const parts: Buffer[] = [];
+        req.on('data', (d: Buffer) => parts.push(d));
+        // A mixed-case name: kept on the fast lane, lower-cased by node:http (how a test tells the lanes apart).
+        req.on('end', () => {
+          res.writeHead(200, { 'X-Got-Bytes': String(n) });
+          res.end(`got ${n} bytes${n > 0 && n <= 64 ? ': ' + Buffer.concat(parts).toString() : ''}`);
+        });
       } else {
         const body = JSON.stringify({ url: u, xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], host: req.headers.host });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'keep-alive, x-hop', 'x-hop': 'no', 'set-cookie': ['a=1', 'b=2'] });
@@ -151,7 +158,7 @@ describe('fast lane', () => {
     c.close();
   });
 
-  it('hands pipelined, split and body-carrying requests to node:http on the same connection', async () => {
+  it('hands pipelined and split requests to node:http on the same connection, bodies before and after fast requests', async () => {
     const c = await RawConn.open(g.port());
     c.send(get('fast.test', '/first'));
     assert.equal((await c.read()).status, 200);
@@ -166,16 +173,52 @@ describe('fast lane', () => {
     assert.equal((JSON.parse((await c.read()).body.toString()) as { url: string }).url, '/split');
     // A body.
     c.send('POST /upload HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 5\r\n\r\nhello');
-    assert.equal((await c.read()).body.toString(), 'got 5 bytes');
+    assert.equal((await c.read()).body.toString(), 'got 5 bytes: hello');
     c.close();
 
     // A fresh connection that starts with a body, then asks plain GETs.
     const d = await RawConn.open(g.port());
     d.send('POST /upload HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 3\r\n\r\nabc');
-    assert.equal((await d.read()).body.toString(), 'got 3 bytes');
+    assert.equal((await d.read()).body.toString(), 'got 3 bytes: abc');
     d.send(get('fast.test', '/then'));
     assert.equal((JSON.parse((await d.read()).body.toString()) as { url: string }).url, '/then');
     d.close();
+  });
+
+  it('serves POST, PUT and DELETE whose whole Content-Length body came with the head; a body that comes later, or chunked, goes to node:http', async () => {
+    const c = await RawConn.open(g.port());
+    c.send('POST /up HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 5\r\n\r\nhello');
+    let r = await c.read();
+    assert.equal(r.body.toString(), 'got 5 bytes: hello');
+    assert.match(r.head, /\r\nX-Got-Bytes: 5(\r\n|$)/, `the fast lane answered: ${r.head}`);
+    const big = Buffer.alloc(16384, 'x');
+    c.send(Buffer.concat([Buffer.from(`PUT /big HTTP/1.1\r\nHost: fast.test\r\nContent-Length: ${big.length}\r\n\r\n`), big]));
+    r = await c.read();
+    assert.equal(r.body.toString(), 'got 16384 bytes');
+    c.send('DELETE /x HTTP/1.1\r\nHost: fast.test\r\n\r\n');
+    r = await c.read();
+    assert.equal(r.body.toString(), 'got 0 bytes', 'no Content-Length: no body');
+    assert.match(r.head, /\r\nX-Got-Bytes: 0(\r\n|$)/, r.head);
+    // The body after the head, in a second write: node:http reads it.
+    c.send('POST /late HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 4\r\n\r\n');
+    await new Promise((res) => setTimeout(res, 50));
+    c.send('late');
+    r = await c.read();
+    assert.equal(r.body.toString(), 'got 4 bytes: late');
+    assert.match(r.head, /\r\nx-got-bytes: 4(\r\n|$)/, `node:http answered: ${r.head}`);
+    c.close();
+    const d = await RawConn.open(g.port());
+    d.send('POST /te HTTP/1.1\r\nHost: fast.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    r = await d.read();
+    assert.equal(r.body.toString(), 'got 3 bytes: abc');
+    assert.match(r.head, /\r\nx-got-bytes: 3(\r\n|$)/, r.head);
+    // More bytes than the Content-Length (a second request behind it): node:http, which answers both.
+    const e = await RawConn.open(g.port());
+    e.send('POST /a HTTP/1.1\r\nHost: fast.test\r\nContent-Length: 2\r\n\r\nokGET /after HTTP/1.1\r\nHost: fast.test\r\n\r\n');
+    assert.equal((await e.read()).body.toString(), 'got 2 bytes: ok');
+    assert.equal((JSON.parse((await e.read()).body.toString()) as { url: string }).url, '/after');
+    d.close();
+    e.close();
   });
 
   it('leaves routers with a middleware that has no fast step, unknown hosts and malformed heads to node:http', async () => {

@@ -1,8 +1,8 @@
 /**
  * FastConnection reads a client connection itself before node:http ever sees it. While requests
- * arrive whole, one per read, and the fast lane takes them (request-head.ts, the entrypoint's
+ * arrive whole (head and Content-Length body), one per read, and the fast lane takes them (request-head.ts, the entrypoint's
  * fastRequest), they are answered here at a fraction of node:http's cost. The first request that
- * does not fit — a partial head, a body, an upgrade, pipelining, anything unusual — is handed to
+ * does not fit — a partial head or body, a chunked body, an upgrade, pipelining, anything unusual — is handed to
  * node:http with every byte read so far put back, and the connection stays there: node:http then
  * applies all its checks and timeouts exactly as if it had had the connection from the start.
  * A hand-off only happens between requests, never during one.
@@ -88,9 +88,12 @@ export class FastConnection implements FastSink {
       return;
     }
     const end = chunk.indexOf(CRLFCRLF);
-    if (end < 0 || end + 4 !== chunk.length || end > this.host.maxHeaderSize) return this.handOff(chunk);
+    if (end < 0 || end > this.host.maxHeaderSize) return this.handOff(chunk);
     const req = parseFastHead(chunk.toString('latin1', 0, end));
-    if (req === null || !this.host.fastRequest(this, req)) return this.handOff(chunk);
+    // The read holds exactly one request: its head and all of its body (Content-Length), no more.
+    if (req === null || end + 4 + req.contentLength !== chunk.length) return this.handOff(chunk);
+    if (req.contentLength > 0) req.body = chunk.subarray(end + 4);
+    if (!this.host.fastRequest(this, req)) return this.handOff(chunk);
   }
 
   /** begin marks a request as taken by the fast lane. */

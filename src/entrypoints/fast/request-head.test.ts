@@ -16,6 +16,19 @@ test('parseFastHead takes a plain GET and HEAD', () => {
   assert.equal(parseFastHead('HEAD / HTTP/1.1\r\nhost: a')?.method, 'HEAD');
 });
 
+test('parseFastHead takes POST, PUT, PATCH and DELETE with their Content-Length (none: no body)', () => {
+  const post = parseFastHead('POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 16384');
+  assert.ok(post !== null);
+  assert.equal(post.method, 'POST');
+  assert.equal(post.contentLength, 16384);
+  assert.equal(post.body, null, 'the connection attaches the body');
+  assert.equal(post.header('content-length'), '16384', 'forwarded as it came');
+  for (const m of ['PUT', 'PATCH', 'DELETE']) assert.equal(parseFastHead(`${m} / HTTP/1.1\r\nHost: a\r\nContent-Length: 0`)?.method, m);
+  assert.equal(parseFastHead('DELETE /x HTTP/1.1\r\nHost: a')?.contentLength, 0);
+  assert.equal(parseFastHead('GET / HTTP/1.1\r\nHost: a')?.contentLength, 0);
+  assert.equal(parseFastHead('PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999')?.contentLength, 9999999999);
+});
+
 test('parseFastHead trims optional whitespace and reads Connection', () => {
   const r = parseFastHead('GET / HTTP/1.1\r\nHost:\t a \t\r\nConnection: Close\r\nX-Empty:');
   assert.ok(r !== null);
@@ -27,7 +40,19 @@ test('parseFastHead trims optional whitespace and reads Connection', () => {
 
 test('parseFastHead leaves everything unusual to node:http (null)', () => {
   const refused: Record<string, string> = {
-    'POST method': 'POST / HTTP/1.1\r\nHost: a',
+    'OPTIONS method': 'OPTIONS / HTTP/1.1\r\nHost: a',
+    'CONNECT method': 'CONNECT a:443 HTTP/1.1\r\nHost: a:443',
+    'unknown method': 'PURGE / HTTP/1.1\r\nHost: a',
+    'method that only starts like one': 'POSTS / HTTP/1.1\r\nHost: a',
+    'Content-Length on HEAD': 'HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 0',
+    'Content-Length with a leading zero': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 05',
+    'Content-Length list': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5',
+    'two Content-Length': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5',
+    'signed Content-Length': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5',
+    'Content-Length of 11 digits': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000000',
+    'Content-Length and Transfer-Encoding': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked',
+    'chunked POST': 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked',
+    'POST with Expect': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue',
     'absolute-form': 'GET http://a/ HTTP/1.1\r\nHost: a',
     'asterisk-form': 'OPTIONS * HTTP/1.1\r\nHost: a',
     'HTTP/1.0': 'GET / HTTP/1.0\r\nHost: a',

@@ -608,12 +608,13 @@ export class H1Pool implements UpstreamDispatcher {
   }
 
   /**
-   * send sends a body-less request whose head the caller built and checked (the entrypoint's fast
-   * lane builds it from a head it validated byte by byte): no header object, no re-validation.
+   * send sends a request whose head the caller built and checked (the entrypoint's fast lane builds
+   * it from a head it validated byte by byte), with its whole body if it has one: no header object,
+   * no re-validation.
    */
-  send(method: string, head: string, handler: Dispatcher.DispatchHandler): void {
+  send(method: string, head: string, handler: Dispatcher.DispatchHandler, body: Buffer | null = null): void {
     if (this.#closed) throw codedError('the pool is closed', 'UND_ERR_CLOSED');
-    const r = new H1Request(this, handler, method, head, null, false);
+    const r = new H1Request(this, handler, method, head, body, false);
     r.forward = true;
     this.#start(r);
   }
