@@ -2,9 +2,9 @@
  * Forwarding in the entrypoint's fast lane (entrypoints/fast): the same load balancing, retries,
  * passive health and error answers as forward.ts, for the requests the fast lane takes — GET/HEAD,
  * and POST/PUT/PATCH/DELETE whose Content-Length body came in the same read as the head, on a
- * router whose middlewares all have fast steps (middlewares/fast-step.ts), to a
- * service with plain-http servers. The upstream head
- * is built as one string straight from the parsed client head, and the response head and its
+ * router whose middlewares all have fast steps (middlewares/fast-step.ts), to a service with
+ * plain-http servers. The upstream head is built as one string straight from the parsed client
+ * head, and the response head and its
  * first body bytes leave in a single socket write, where node:http would build header objects on
  * both sides and write twice.
  */

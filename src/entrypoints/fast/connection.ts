@@ -1,8 +1,9 @@
 /**
  * FastConnection reads a client connection itself before node:http ever sees it. While requests
- * arrive whole (head and Content-Length body), one per read, and the fast lane takes them (request-head.ts, the entrypoint's
- * fastRequest), they are answered here at a fraction of node:http's cost. The first request that
- * does not fit — a partial head or body, a chunked body, an upgrade, pipelining, anything unusual — is handed to
+ * arrive whole (head and Content-Length body), one per read, and the fast lane takes them
+ * (request-head.ts, the entrypoint's fastRequest), they are answered here at a fraction of
+ * node:http's cost. The first request that does not fit — a partial head or body, a chunked body,
+ * an upgrade, pipelining, anything unusual — is handed to
  * node:http with every byte read so far put back, and the connection stays there: node:http then
  * applies all its checks and timeouts exactly as if it had had the connection from the start.
  * A hand-off only happens between requests, never during one.

@@ -177,6 +177,9 @@ describe('headers: configuration errors', () => {
     { desc: 'bad origin regex', options: { accessControlAllowOriginListRegex: ['a(b'] }, re: /accessControlAllowOriginListRegex\[0\]/ },
     { desc: 'bad header name', options: { customRequestHeaders: { 'Bad Name': 'x' } }, re: /invalid header name/ },
     { desc: 'CRLF in a value', options: { customResponseHeaders: { 'X-A': 'a\r\nSet-Cookie: x' } }, re: /CR, LF/ },
+    { desc: 'a control character in a value', options: { customResponseHeaders: { 'X-A': 'a\x01b' } }, re: /customResponseHeaders\.X-A: .*control character/ },
+    { desc: 'a character beyond Latin-1 in a value', options: { customRequestHeaders: { 'X-A': 'a→b' } }, re: /customRequestHeaders\.X-A: .*beyond Latin-1/ },
+    { desc: 'a control character in a security header', options: { contentSecurityPolicy: "default-src 'self'\x7f" }, re: /contentSecurityPolicy/ },
     { desc: 'unknown option', options: { frameDenied: true }, re: /./ },
   ];
   for (const c of cases) it(c.desc, () => assert.match(createError(headers, c.options) ?? '', c.re));

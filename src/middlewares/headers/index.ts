@@ -57,7 +57,9 @@ export const headersSchema = z.strictObject({
 export type HeadersOptions = z.infer<typeof headersSchema>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+// What node:http's setHeader accepts (RFC 9110 field-value: HTAB, SP, visible ASCII, obs-text), so a
+// value works on both lanes — the fast lane writes field lines as Latin-1 text — or is refused here.
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 type Entry = readonly [name: string, value: string];
 
@@ -66,7 +68,7 @@ function entries(map: Record<string, string | number | boolean> | undefined, whe
   for (const [name, raw] of Object.entries(map ?? {})) {
     if (!TOKEN.test(name)) throw new ConfigError(`${where}.${name}`, 'invalid header name');
     const value = String(raw);
-    if (BAD_VALUE.test(value)) throw new ConfigError(`${where}.${name}`, 'header value contains CR, LF or NUL');
+    if (BAD_VALUE.test(value)) throw new ConfigError(`${where}.${name}`, 'header value contains CR, LF, NUL, another control character or a character beyond Latin-1');
     out.push([name.toLowerCase(), value]);
   }
   return out;
@@ -74,7 +76,7 @@ function entries(map: Record<string, string | number | boolean> | undefined, whe
 
 function checkValue(v: string | undefined, where: string): string {
   if (v === undefined) return '';
-  if (BAD_VALUE.test(v)) throw new ConfigError(where, 'header value contains CR, LF or NUL');
+  if (BAD_VALUE.test(v)) throw new ConfigError(where, 'header value contains CR, LF, NUL, another control character or a character beyond Latin-1');
   return v;
 }
 
