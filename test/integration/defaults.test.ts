@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GantryProcess, gantryBin, serviceYaml, startBackend, tempDir, waitFor, writeAtomic } from '../helpers/gantry.js';
+import { GantryProcess, gantryBin, repoRoot, serviceYaml, startBackend, tempDir, waitFor, writeAtomic } from '../helpers/gantry.js';
 import { get } from '../helpers/http.js';
 
 describe('embedded default (no arguments)', () => {
@@ -38,6 +38,27 @@ describe('embedded default (no arguments)', () => {
       await b2.close();
       tmp.cleanup();
       assert.equal(code, 0, `gantry exited ${code}; logs:\n${g.logText()}`);
+    }
+  });
+
+  it('npm start runs Gantry on Node 24 (its start-up line says so), as npm test runs the tests', { timeout: 120_000 }, async () => {
+    // npm puts node_modules/.bin first on PATH, where the `node` devDependency puts Node 24.
+    assert.ok(Number(process.versions.node.split('.')[0]) >= 24, `the tests run on Node ${process.version}`);
+    const proc = spawn('npm', ['start', '--silent'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env } });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => /gantry started/.test(out) || proc.exitCode !== null, 90_000, () => out);
+      const line = out.split('\n').find((l) => l.includes('gantry started')) ?? '';
+      assert.match(line, /v24\./, `start-up line: ${line}`);
+      await waitFor(async () => (await get('http://127.0.0.1:8080/ping').catch(() => ({ status: 0 }))).status === 200, 10_000, () => out);
+    } finally {
+      // npm and the Gantry it started are one process group, ours.
+      if (proc.exitCode === null) process.kill(-proc.pid!, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL');
     }
   });
 });
