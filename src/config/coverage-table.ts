@@ -378,6 +378,7 @@ export const COVERED: Readonly<Record<string, Coverage>> = {
   'http.middlewares.*.buffering.**': mw('buffering'),
   'http.middlewares.*.circuitBreaker.**': mw('circuitBreaker'),
   'http.middlewares.*.compress.**': mw('compress'),
+  'http.middlewares.*.grpcWeb.**': 'test/integration/grpc.test.ts',
   'http.middlewares.*.errors.**': mw('errors'),
   'http.middlewares.*.forwardAuth.**': mw('forwardAuth'),
   'http.middlewares.*.headers.**': mw('headers'),

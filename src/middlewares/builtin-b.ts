@@ -1,6 +1,6 @@
 /**
  * Registers the traffic-control and response-shaping middlewares: forwardAuth, rateLimit,
- * inFlightReq, circuitBreaker, compress, buffering, errors and retry.
+ * inFlightReq, circuitBreaker, compress, buffering, errors, retry and grpcWeb.
  */
 import { registerMiddleware } from './registry.js';
 import { buffering } from './buffering/index.js';
@@ -8,6 +8,7 @@ import { circuitBreaker } from './circuitBreaker/index.js';
 import { compress } from './compress/index.js';
 import { errors } from './errors/index.js';
 import { forwardAuth } from './forwardAuth/index.js';
+import { grpcWeb } from './grpcWeb/index.js';
 import { inFlightReq } from './inFlightReq/index.js';
 import { rateLimit } from './rateLimit/index.js';
 import { retry } from './retry/index.js';
@@ -20,3 +21,4 @@ registerMiddleware(compress);
 registerMiddleware(buffering);
 registerMiddleware(errors);
 registerMiddleware(retry);
+registerMiddleware(grpcWeb);

@@ -30,8 +30,6 @@ const REFUSED: Readonly<Record<string, readonly RegExp[]>> = {
   'mw-http-buffering-24.yml': [/buffering\.retryExpression: not supported yet/],
   'http-middlewares-contenttype-01.yml': [/\.contentType: not supported yet \(Gantry does not guess a Content-Type/],
   'mw-http-contenttype-04.yml': [/\.contentType: not supported yet \(Gantry does not guess a Content-Type/],
-  'http-middlewares-grpcweb-01.yml': [/\.grpcWeb: not supported yet \(the gRPC-Web to gRPC translation/],
-  'mw-http-grpcweb-04.yml': [/\.grpcWeb: not supported yet \(the gRPC-Web to gRPC translation/],
   // The all-options example lists two endpoints, which Traefik's go-redis reads as a Redis Cluster.
   'http-middlewares-ratelimit-01.yml': [/rateLimit\.redis\.endpoints: not supported yet \(several endpoints make a Redis Cluster client/],
   'udp-routing-router-01.yml': [UDP],
