@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { freePort, startWithFile, type GantryProcess, stopsAtOnce } from '../helpers/gantry.js';
+import { freePort, startBackend, startWithFile, type Backend, type GantryProcess, stopsAtOnce } from '../helpers/gantry.js';
 import { blackholePort, faultServer, type FaultServer } from '../helpers/faults.js';
 
 interface Outcome {
@@ -95,6 +95,7 @@ describe('upstream faults', { timeout: 60_000 }, () => {
   /** One fault server per case: passive health keeps each server's failures to itself. */
   const servers: FaultServer[] = [];
   let hole: { port: number; close(): void };
+  let good: Backend;
   const table: string[] = [];
 
   before(async () => {
@@ -114,6 +115,10 @@ describe('upstream faults', { timeout: 60_000 }, () => {
       routers += `    c${i}: { rule: Host(\`c${i}.test\`), service: c${i} }\n`;
       services += `    c${i}: { loadBalancer: { servers: [{ url: "${url}" }] } }\n`;
     }
+    // A refusing server first, then a good one: every request that meets the first is retried.
+    routers += '    retry: { rule: Host(`retry.test`), service: retry }\n';
+    good = await startBackend('good');
+    services += `    retry: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${refused}" }, { url: "${good.url}" }] } }\n`;
     ({ g, cleanup } = await startWithFile(`http:\n  routers:\n${routers}  services:\n${services}`, ['--serversTransport.forwardingTimeouts.responseHeaderTimeout=500ms', '--serversTransport.forwardingTimeouts.dialTimeout=300ms']));
   });
   after(async () => {
@@ -121,6 +126,7 @@ describe('upstream faults', { timeout: 60_000 }, () => {
     await cleanup?.();
     for (const f of servers) await f.close();
     hole?.close();
+    await good?.close();
   });
 
   for (const [i, c] of cases.entries()) {
@@ -150,6 +156,31 @@ describe('upstream faults', { timeout: 60_000 }, () => {
     table.push(`  ${'extra bytes after Content-Length, then /ok'.padEnd(45)} → ${answers.join(', ')}`);
     assert.doesNotMatch(raw, /smuggled/);
     assert.equal(raw.match(/HTTP\/1\.1 200/g)?.length, 2, raw);
+  });
+
+  it('retries on both lanes and hands connections off, each request counted once', async () => {
+    // Fast lane (plain GET), node:http (a chunked POST: its body is unread when the connect fails), and
+    // a hand-off (two pipelined requests): with two servers in turn, some attempts meet the refusing one.
+    const requests = [
+      'GET /ok HTTP/1.1\r\nHost: retry.test\r\n\r\n',
+      'POST /ok HTTP/1.1\r\nHost: retry.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n',
+      'GET /ok HTTP/1.1\r\nHost: retry.test\r\n\r\nGET /ok HTTP/1.1\r\nHost: retry.test\r\n\r\n',
+    ];
+    for (let round = 0; round < 4; round++) {
+      for (const req of requests) {
+        const s = net.connect(g.port(), '127.0.0.1');
+        let raw = '';
+        s.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+        s.on('error', () => {});
+        s.write(req);
+        const want = req.split('HTTP/1.1\r\n').length - 1;
+        const deadline = Date.now() + 3000;
+        while ((raw.match(/HTTP\/1\.1 200/g)?.length ?? 0) < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        s.destroy();
+        assert.equal(raw.match(/HTTP\/1\.1 200/g)?.length ?? 0, want, `${JSON.stringify(req)} → ${JSON.stringify(raw)}`);
+      }
+    }
+    table.push(`  ${'refused server, then a good one (both lanes)'.padEnd(45)} → 200 after a retry, ${requests.length * 4} exchanges`);
   });
 
   it('leaves no request in flight: SIGTERM exits at once', async () => {
