@@ -199,6 +199,29 @@ tls:
     assert.equal(app.seen.filter((s) => s.headers.connection === 'keep-alive' && s.url === '/').length, 0);
   });
 
+  it('refuses a header list over its bounds (32 KiB, 256 fields) without reaching a server, and goes on serving', async () => {
+    const cases: Array<[string, Array<[string, string]>]> = [
+      ['/too-big', [['x-a', 'a'.repeat(12_000)], ['x-b', 'b'.repeat(12_000)], ['x-c', 'c'.repeat(12_000)]]],
+      ['/too-many', Array.from({ length: 300 }, (_, i): [string, string] => [`x-f${i}`, 'v'])],
+    ];
+    for (const [p, fields] of cases) {
+      const raw = await connectRaw(g.port('websecure'), { tls: { servername: 'h2.test' } });
+      const block = request(p, 'h2.test', fields);
+      // In frames of at most 16 KiB (the default SETTINGS_MAX_FRAME_SIZE): HEADERS, then CONTINUATIONs.
+      const pieces: Buffer[] = [];
+      for (let off = 0; off < block.length; off += 16_000) pieces.push(block.subarray(off, off + 16_000));
+      raw.send(...pieces.map((b, i) => frame(i === 0 ? TYPE.HEADERS : TYPE.CONTINUATION, (i === 0 ? FLAG.END_STREAM : 0) | (i === pieces.length - 1 ? FLAG.END_HEADERS : 0), 1, b)));
+      const deadline = Date.now() + 3000;
+      while (!raw.received.some((f) => (f.stream === 1 && (f.type === TYPE.RST_STREAM || f.type === TYPE.HEADERS)) || f.type === TYPE.GOAWAY) && !raw.socket.destroyed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const answered = raw.received.some((f) => (f.stream === 1 && (f.type === TYPE.RST_STREAM || f.type === TYPE.HEADERS)) || f.type === TYPE.GOAWAY) || raw.socket.destroyed;
+      raw.socket.destroy();
+      assert.ok(answered, `${p}: no answer to an oversized header list`);
+      assert.equal(app.seen.filter((x) => x.url === p).length, 0, `${p} reached the server`);
+    }
+    const after = await h2(session, { ':path': '/after-big', ':authority': 'h2.test' });
+    assert.equal(after.status, 200);
+  });
+
   const abusers = [
     {
       desc: 'Rapid Reset (CVE-2023-44487: streams opened and cancelled in a loop)',
