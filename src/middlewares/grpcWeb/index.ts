@@ -61,12 +61,14 @@ class GrpcWebTap extends ResponseTap {
   #grpc = false;
   /** The server answered trailers-only (grpc-status in the head, as for most errors). */
   #statusInHead = false;
+  readonly #addTrailers: ServerResponse['addTrailers'];
 
   constructor(res: ServerResponse, text: boolean, origin: string | null) {
     super(res);
     this.#text = text;
     this.#origin = origin;
     // The client cannot read HTTP trailers: the forwarder's go into the last frame instead.
+    this.#addTrailers = res.addTrailers;
     res.addTrailers = (headers) => {
       const h = headers as Record<string, string | string[]>;
       for (const name in h) this.#trailers[name.toLowerCase()] = h[name]!;
@@ -82,7 +84,8 @@ class GrpcWebTap extends ResponseTap {
       if (this.#origin !== '*') headers['vary'] = 'Origin';
     }
     if (m === null) {
-      // Not a gRPC answer (a 404 page, Gantry's own 502): it goes back as it is.
+      // Not a gRPC answer (a 404 page, Gantry's own 502): it goes back as it is, trailers too.
+      this.res.addTrailers = this.#addTrailers;
       this.passthrough = true;
       this.sendHead(status, headers);
       return;
