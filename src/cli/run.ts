@@ -4,10 +4,7 @@
  */
 import { loadStaticConfig } from '../config/static/index.js';
 import { ConfigError } from '../errors.js';
-import cluster from 'node:cluster';
 import { Gantry, stopAndExit } from '../gantry.js';
-import { runPrimary } from '../cluster/primary.js';
-import { runWorker } from '../cluster/worker.js';
 import { canBindPrivilegedPorts } from './privileged-ports.js';
 
 export async function runCommand(argv: string[]): Promise<void> {
@@ -24,8 +21,10 @@ export async function runCommand(argv: string[]): Promise<void> {
   let gantry: Gantry;
   try {
     if (config.workers > 1) {
-      if (cluster.isPrimary) await runPrimary(config, process.cwd());
-      else await runWorker(config, process.cwd());
+      // node:cluster and the cluster roles are loaded only for --workers above 1.
+      const { default: cluster } = await import('node:cluster');
+      if (cluster.isPrimary) await (await import('../cluster/primary.js')).runPrimary(config, process.cwd());
+      else await (await import('../cluster/worker.js')).runWorker(config, process.cwd());
       return;
     }
     gantry = new Gantry({ config, cwd: process.cwd() });

@@ -10,12 +10,15 @@
  * floods, CVE-2024-27316: a bound on continuation frames) — a connection that trips them is ended
  * with GOAWAY while other connections go on.
  */
-import http2 from 'node:http2';
+import type * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 
 /** The HTTP/2 connection preface (RFC 9113 §3.4) a prior-knowledge h2c client opens with. */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+// RFC 9113 §7 error codes: node:http2 itself is loaded only when an entrypoint serves HTTP/2.
+const H2 = { NGHTTP2_NO_ERROR: 0x0, NGHTTP2_ENHANCE_YOUR_CALM: 0xb } as const;
 
 export interface Http2Options {
   maxConcurrentStreams: number;
@@ -32,14 +35,27 @@ const RESET_WINDOW_MS = 10_000;
 export type Http2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 
 export class Http2Front {
-  readonly server: http2.Http2Server;
+  #server: http2.Http2Server | null = null;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #resets = new WeakMap<http2.Http2Session, { since: number; count: number }>();
   readonly #logger: Logger;
+  readonly #opts: Http2Options;
+  readonly #onRequest: Http2Handler;
 
   constructor(opts: Http2Options, onRequest: Http2Handler, logger: Logger) {
     this.#logger = logger;
-    this.server = http2.createServer({
+    this.#opts = opts;
+    this.#onRequest = onRequest;
+  }
+
+  /** server is made on the first HTTP/2 connection: node:http2 costs ~5 MB of RSS once loaded. */
+  get server(): http2.Http2Server {
+    return (this.#server ??= this.#createServer());
+  }
+
+  #createServer(): http2.Http2Server {
+    const opts = this.#opts;
+    const server = process.getBuiltinModule('node:http2').createServer({
       settings: { maxConcurrentStreams: opts.maxConcurrentStreams, maxHeaderListSize: opts.maxHeaderListSize, enablePush: false },
       maxHeaderListPairs: 256,
       // Streams the peer opens beyond maxConcurrentStreams are refused; a peer that keeps doing
@@ -47,19 +63,20 @@ export class Http2Front {
       maxSessionRejectedStreams: 100,
       maxSessionInvalidFrames: 100,
     });
-    this.server.on('request', onRequest);
-    this.server.on('stream', (stream: http2.ServerHttp2Stream) => {
+    server.on('request', this.#onRequest);
+    server.on('stream', (stream: http2.ServerHttp2Stream) => {
       // A closed stream no longer knows its session.
       const session = stream.session;
       stream.once('close', () => this.#streamClosed(stream, session));
     });
-    this.server.on('session', (session: http2.ServerHttp2Session) => {
+    server.on('session', (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       session.on('error', (err: Error) => this.#logger.debug('http2 session error', { error: err.message }));
       if (opts.idleTimeoutMs > 0) session.setTimeout(opts.idleTimeoutMs, () => session.close());
     });
-    this.server.on('sessionError', (err: Error) => this.#logger.debug('http2 session error', { error: err.message }));
+    server.on('sessionError', (err: Error) => this.#logger.debug('http2 session error', { error: err.message }));
+    return server;
   }
 
   /**
@@ -71,14 +88,14 @@ export class Http2Front {
   #streamClosed(stream: http2.ServerHttp2Stream, session: http2.Http2Session | undefined): void {
     // A reset by either side ends a stream with a code other than NO_ERROR; Gantry resets streams
     // only when their request broke, so these are nearly always the client's cancellations.
-    if (stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return;
+    if (stream.rstCode === undefined || stream.rstCode === H2.NGHTTP2_NO_ERROR) return;
     if (session === undefined || session.destroyed) return;
     const now = Date.now();
     let r = this.#resets.get(session);
     if (r === undefined || now - r.since > RESET_WINDOW_MS) this.#resets.set(session, (r = { since: now, count: 0 }));
     if (++r.count <= RESET_LIMIT) return;
     this.#logger.warn('http2 client reset too many streams; connection closed', { resets: r.count, windowMs: RESET_WINDOW_MS });
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.goaway(H2.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
   }
 

@@ -6,7 +6,7 @@
  * tiny and fixed, so they are encoded by hand: the request is an empty HealthCheckRequest (all
  * services), the response's field 1 is the status enum.
  */
-import http2 from 'node:http2';
+import type * as http2 from 'node:http2';
 import type { NormalizedCheck } from './active.js';
 import { tlsConnectOptions, type TransportOptions } from '../upstreams/transport.js';
 
@@ -42,7 +42,7 @@ export function grpcProber(url: string, check: NormalizedCheck, transport: Trans
     const timer = setTimeout(() => done(`gRPC health check timeout after ${check.timeoutMs}ms`), check.timeoutMs);
     try {
       const opts = target.tls && transport !== null ? tlsConnectOptions(transport, target.host) : {};
-      session = http2.connect(target.authority, opts as http2.SecureClientSessionOptions);
+      session = process.getBuiltinModule('node:http2').connect(target.authority, opts as http2.SecureClientSessionOptions);
     } catch (err) {
       done(`fail to connect to ${target.authority}: ${(err as Error).message}`);
       return;

@@ -8,7 +8,7 @@
  * carry a second, unrouted request past the router's middlewares.
  */
 import http from '../node-http.js';
-import https from 'node:https';
+import type * as https from 'node:https';
 import net from 'node:net';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -100,7 +100,7 @@ class UpgradeExchange {
     };
     // The service's servers transport decides what the server's certificate is checked against.
     if (secure) Object.assign(options, { servername: '' }, tlsConnectOptions(transport, host));
-    const up = (secure ? https : http).request(options);
+    const up = (secure ? process.getBuiltinModule('node:https') : http).request(options);
     this.upstream = up;
     this.timer = setTimeout(() => up.destroy(codedError('connect timeout', 'UND_ERR_CONNECT_TIMEOUT')), transport.dialTimeoutMs);
     this.timer.unref();

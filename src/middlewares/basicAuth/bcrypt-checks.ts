@@ -7,7 +7,7 @@
  * never delays requests that need no password check. One thread per process, started on first
  * use; it keeps the process alive only while checks are waiting.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { GantryError } from '../../errors.js';
 import type { CheckReply, CheckRequest } from './bcrypt-worker.js';
 
@@ -41,7 +41,7 @@ class BcryptChecks {
 
   #thread(): Worker {
     if (this.#worker !== null) return this.#worker;
-    const w = new Worker(new URL('./bcrypt-worker.js', import.meta.url));
+    const w = new (process.getBuiltinModule('node:worker_threads').Worker)(new URL('./bcrypt-worker.js', import.meta.url));
     w.on('message', (m: CheckReply) => {
       const done = this.#waiting.get(m.id);
       this.#waiting.delete(m.id);

@@ -12,7 +12,7 @@
  * zstd is accepted in `encodings` for Traefik compatibility and used when Node's zlib has it.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
@@ -32,17 +32,19 @@ export const compressSchema = z.strictObject({
 
 export type CompressOptions = z.infer<typeof compressSchema>;
 
-type Encoder = zlib.Gzip | zlib.BrotliCompress;
+type Encoder = Zlib.Gzip | Zlib.BrotliCompress;
 
-const zstdFactory = (zlib as unknown as { createZstdCompress?: () => Encoder }).createZstdCompress ?? null;
+// node:zlib is loaded when a compress middleware is built, not at start-up.
+const zlib = (): typeof Zlib => process.getBuiltinModule('node:zlib');
+const zstdFactory = (): (() => Encoder) | null => (zlib() as unknown as { createZstdCompress?: () => Encoder }).createZstdCompress ?? null;
 
 function createEncoder(encoding: string, streaming: boolean): Encoder {
-  if (encoding === 'gzip') return zlib.createGzip({ level: streaming ? 5 : 6 });
+  if (encoding === 'gzip') return zlib().createGzip({ level: streaming ? 5 : 6 });
   if (encoding === 'br') {
     // Quality 4 keeps brotli's CPU cost near gzip's for on-the-fly compression, as Traefik's default.
-    return zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
+    return zlib().createBrotliCompress({ params: { [zlib().constants.BROTLI_PARAM_QUALITY]: 4 } });
   }
-  return zstdFactory!();
+  return zstdFactory()!();
 }
 
 /** A media type as compared by Traefik: lower-case, without parameters or spaces. */
@@ -63,7 +65,7 @@ class Settings {
       throw new ConfigError('includedContentTypes', 'excludedContentTypes and includedContentTypes are mutually exclusive');
     }
     const wanted = o.encodings ?? ['gzip', 'br', 'zstd'];
-    this.encodings = wanted.filter((e) => e !== 'zstd' || zstdFactory !== null);
+    this.encodings = wanted.filter((e) => e !== 'zstd' || zstdFactory() !== null);
     if (this.encodings.length === 0) throw new ConfigError('encodings', 'zstd is not available in this Node.js; add gzip or br');
     this.defaultEncoding = o.defaultEncoding ?? '';
     this.minBytes = o.minResponseBodyBytes ?? 1024;
