@@ -4,8 +4,8 @@
  * Docker Flow Proxy's generated haproxy.cfg). Also the small API client the other client commands use.
  */
 import { undici } from '../upstreams/undici.js';
-import { stringify } from 'yaml';
 import { effectiveConfig, type RawData } from '../providers/rest/effective.js';
+import { yamlLib } from '../config/parse.js';
 
 import { apiBase, defaultApiUrl } from './api-url.js';
 
@@ -33,6 +33,6 @@ export async function configCommand(opts: { api: string }, out: NodeJS.WritableS
     return 1;
   }
   const raw = JSON.parse(res.body) as RawData;
-  out.write(stringify(effectiveConfig(raw), { lineWidth: 0 }));
+  out.write(yamlLib().stringify(effectiveConfig(raw), { lineWidth: 0 }));
   return 0;
 }

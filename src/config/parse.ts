@@ -2,10 +2,28 @@
  * parseConfigText reads a configuration file's text as YAML or TOML (chosen by the file name's
  * extension: .toml is TOML, anything else YAML) and returns the plain data. Any syntax error,
  * including a duplicated YAML key, is a ParseError with the 1-based line and column.
+ *
+ * The two parsers are loaded on first use (yaml is ~70 modules, ~290 KB of source): a proxy
+ * configured by flags and labels alone, or by TOML alone, never carries the other. `require` keeps
+ * the call sites synchronous; both packages ship a CommonJS build.
  */
-import { parse as parseToml } from 'smol-toml';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Toml from 'smol-toml';
+import type * as Yaml from 'yaml';
 import { ParseError } from '../errors.js';
+
+const requireHere = createRequire(import.meta.url);
+let yaml: typeof Yaml | null = null;
+let toml: typeof Toml | null = null;
+
+/** yamlLib is the yaml package, loaded on first use (also for writing YAML out). */
+export function yamlLib(): typeof Yaml {
+  return (yaml ??= requireHere('yaml') as typeof Yaml);
+}
+
+function tomlLib(): typeof Toml {
+  return (toml ??= requireHere('smol-toml') as typeof Toml);
+}
 
 export type ConfigFormat = 'yaml' | 'toml';
 
@@ -27,7 +45,7 @@ export function parseConfigText(text: string, fileName: string): unknown {
 
 function parseYamlText(text: string, fileName: string): unknown {
   // uniqueKeys (the default, made explicit) turns a duplicated key into an error instead of last-wins.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yamlLib().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
@@ -38,7 +56,7 @@ function parseYamlText(text: string, fileName: string): unknown {
 
 function parseTomlText(text: string, fileName: string): unknown {
   try {
-    return plain(parseToml(text));
+    return plain(tomlLib().parse(text));
   } catch (e) {
     const err = e as { line?: number; column?: number; message?: string };
     const message = firstLine(String(err.message ?? e)).replace(/^Invalid TOML document: /, '');

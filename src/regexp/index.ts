@@ -13,12 +13,21 @@
  * strings matched as UTF-16 code points; Go matches UTF-8 bytes, which differs only for strings
  * that are not valid Unicode (see docs/regexp.md).
  */
-import { RE2JS, RE2JSException } from 're2js';
+import { createRequire } from 'node:module';
+import type * as Re2js from 're2js';
 import { ConfigError } from '../errors.js';
 import { literalPrefix, renameDuplicateNames, requiredLiteral } from './syntax.js';
 import { parseTemplate, resolveTemplate } from './template.js';
 
 export { literalPrefix, requiredLiteral } from './syntax.js';
+
+// re2js is loaded when the first pattern compiles: many configurations have none. Its CommonJS
+// build, through require, keeps compilation synchronous; nothing else imports the package, so its
+// classes (RE2JSException for instanceof) are the ones of this one copy.
+let re2js: typeof Re2js | null = null;
+function engine(): typeof Re2js {
+  return (re2js ??= createRequire(import.meta.url)('re2js') as typeof Re2js);
+}
 
 /** GoRegexpError is a pattern Go would refuse; `message` is Go's wording, plus a hint for common cases. */
 export class GoRegexpError extends Error {
@@ -65,7 +74,8 @@ export class GoRegexp {
   readonly #engine: Engine;
 
   constructor(source: string) {
-    let p: RE2JS;
+    const { RE2JS, RE2JSException } = engine();
+    let p: Re2js.RE2JS;
     let renamed: Map<string, string> | undefined;
     try {
       p = RE2JS.compile(source);

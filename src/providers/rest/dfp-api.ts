@@ -7,12 +7,11 @@
  * call changes nothing: parameters are checked before the storage is touched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import bcrypt from 'bcryptjs';
-import { stringify } from 'yaml';
 import { DfpParamError, dfpView, parseDfpParams, type DfpRegistration } from './dfp.js';
 import { Audit, send } from './http.js';
 import type { RestProvider } from './provider.js';
 import { lookupInstances } from './registry.js';
+import { yamlLib } from '../../config/parse.js';
 
 const PREFIX = '/v1/docker-flow-proxy';
 
@@ -64,7 +63,7 @@ export class DfpApi {
       return;
     }
     // Docker Flow Proxy answers haproxy.cfg as text; the analogue here is the effective configuration as YAML.
-    const text = stringify(effective, { lineWidth: 0 });
+    const text = yamlLib().stringify(effective, { lineWidth: 0 });
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -89,7 +88,9 @@ export class DfpApi {
       send(res, 400, { Status: 'NOK', Message: message, Parameter: 'port', ServiceName: params.serviceName });
       return;
     }
-    const users = await Promise.all(params.users.map(async (u) => `${u.user}:${await bcrypt.hash(u.password, 10)}`));
+    // bcryptjs is loaded when a reconfigure call first brings users, not in every process.
+    const bcrypt = params.users.length > 0 ? (await import('bcryptjs')).default : null;
+    const users = await Promise.all(params.users.map(async (u) => `${u.user}:${await bcrypt!.hash(u.password, 10)}`));
     const reg: DfpRegistration = { ...params, users };
     try {
       await this.#provider.update((s) => ({ ...s, dfp: { ...s.dfp, [reg.serviceName]: reg } }));
