@@ -1,7 +1,9 @@
 /**
  * Keeping memory flat while bodies stream through.
  *
- * Every socket read lands in a fresh Buffer that dies as soon as it has been written on. V8 gives
+ * A socket read lands in a fresh Buffer that dies as soon as it has been written on (the fast
+ * lane's upstream reads are the exception: they reuse their connection's buffer, and count here
+ * only the bytes a queued write keeps, see upstreams/h1/pool.ts). V8 gives
  * that memory back only when it collects, and it starts a collection for memory held outside its
  * heap only after about 64 MiB of it has piled up — so a proxy relaying one large body grew by
  * ~60 MiB (measured here: a 1 GB upload, +61–69 MiB peak RSS on Node 24). Collecting the young

@@ -21,6 +21,7 @@ import type { RequestContext } from './context.js';
 import { retriesAllowed, type LoadBalancerService } from './forward.js';
 import { REQUEST_DROP } from './headers.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
+import { MAX_SCRATCH_BYTES, writeJoined } from './write-scratch.js';
 
 /** FastSink is the client connection a fast exchange answers on (entrypoints/fast/connection.ts). */
 export interface FastSink {
@@ -121,19 +122,20 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     const head = this.pendingHead;
     let ok: boolean;
     if (this.chunked) {
-      socket.cork();
-      socket.write((head ?? '') + chunk.length.toString(16) + '\r\n', 'latin1');
-      socket.write(chunk);
-      ok = socket.write('\r\n', 'latin1');
-      socket.uncork();
+      const prefix = (head ?? '') + chunk.length.toString(16) + '\r\n';
+      if (prefix.length + chunk.length + 2 <= MAX_SCRATCH_BYTES) ok = writeJoined(socket, prefix, chunk, '\r\n');
+      else {
+        socket.cork();
+        socket.write(prefix, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      }
     } else if (head === null) {
       ok = socket.write(chunk);
-    } else if (chunk.length <= 16384) {
+    } else if (head.length + chunk.length <= MAX_SCRATCH_BYTES) {
       // Head and a small body in one buffer: one write, one syscall, no writev bookkeeping.
-      const buf = Buffer.allocUnsafe(head.length + chunk.length);
-      buf.write(head, 0, 'latin1');
-      chunk.copy(buf, head.length);
-      ok = socket.write(buf);
+      ok = writeJoined(socket, head, chunk, '');
     } else {
       socket.cork();
       socket.write(head, 'latin1');
@@ -141,9 +143,13 @@ export class FastExchange implements Dispatcher.DispatchHandler {
       socket.uncork();
     }
     this.pendingHead = null;
-    // write() says false for any chunk over the high-water mark even when the kernel took it all
-    // at once; only bytes really left queued are a reason to stop reading the server.
-    if (!ok && socket.writableLength > 0) controller.pause();
+    // Bytes still queued may include this chunk, a view of the connection's read buffer: it must
+    // not be overwritten. write() says false for any chunk over the high-water mark even when the
+    // kernel took it all at once; only bytes really left queued are a reason to stop reading.
+    if (socket.writableLength > 0) {
+      (controller as ForwardingController).retain();
+      if (!ok) controller.pause();
+    }
   }
 
   /** onDrain resumes the server's side once the client caught up. */

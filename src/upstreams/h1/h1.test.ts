@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Framing, parseHead } from './head.js';
 import { ChunkedDecoder } from './chunked.js';
-import { H1Pool } from './pool.js';
+import { H1Pool, type ForwardingController } from './pool.js';
 
 test('parseHead: status, lower-cased headers, repeated fields as arrays, framing', () => {
   const h = parseHead('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nX-A:  v  ', 'GET');
@@ -268,6 +268,66 @@ test('H1Pool: abort from onRequestStart and pause/resume', async () => {
       });
     });
     assert.equal(b, 'abcd');
+  } finally {
+    await pool.destroy();
+    await up.close();
+  }
+});
+
+test('H1Pool: a dispatch() handler may keep its chunks; only send() handlers get views of the reused read buffer', async () => {
+  const parts = ['first part ', 'second part ', 'third part'];
+  const up = await upstream((_raw, s) => {
+    s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${parts.join('').length}\r\n\r\n${parts[0]}`);
+    setTimeout(() => s.write(parts[1]!), 20);
+    setTimeout(() => s.write(parts[2]!), 40);
+  });
+  const pool = new H1Pool(up.origin, opts);
+  try {
+    const kept: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      pool.dispatch({ method: 'GET', path: '/', headers: { host: 'x' } }, {
+        onResponseData(_c, chunk) {
+          kept.push(chunk); // no copy: a buffering handler keeps what it is given
+        },
+        onResponseEnd: () => resolve(),
+        onResponseError: (_c, err) => reject(err),
+      });
+    });
+    assert.ok(kept.length >= 2, 'the body came in several reads');
+    assert.equal(Buffer.concat(kept).toString(), parts.join(''));
+  } finally {
+    await pool.destroy();
+    await up.close();
+  }
+});
+
+test('H1Pool: a response head split over several reads is kept whole (the read buffer is reused under it)', async () => {
+  const head = 'HTTP/1.1 200 OK\r\nx-long: ' + 'v'.repeat(300) + '\r\ncontent-length: 2\r\n\r\nok';
+  const up = await upstream((_raw, s) => {
+    s.write(head.slice(0, 40));
+    setTimeout(() => s.write(head.slice(40, 200)), 20);
+    setTimeout(() => s.write(head.slice(200)), 40);
+  });
+  const pool = new H1Pool(up.origin, opts);
+  try {
+    // send() is the fast lane's entry: its handler is handed views of the read buffer itself.
+    const got = await new Promise<{ status: number; fields: string; body: string }>((resolve, reject) => {
+      let status = 0;
+      let fields = '';
+      let body = '';
+      pool.send('GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+        onResponseStart(c, s) {
+          status = s;
+          fields = (c as ForwardingController).response!.fields;
+        },
+        onResponseData(_c, chunk) {
+          body += chunk.toString('latin1');
+        },
+        onResponseEnd: () => resolve({ status, fields, body }),
+        onResponseError: (_c, err) => reject(err),
+      });
+    });
+    assert.deepEqual(got, { status: 200, fields: 'x-long: ' + 'v'.repeat(300) + '\r\ncontent-length: 2\r\n', body: 'ok' });
   } finally {
     await pool.destroy();
     await up.close();

@@ -3,7 +3,9 @@
  * per origin. A request head is written with a single `socket.write`; the response head is parsed
  * by head.ts and the body passed through as slices of the socket reads (Content-Length counted,
  * chunked framing followed by chunked.ts), so a connection goes back to the pool the moment its
- * response is complete. It implements the slice of undici's dispatch contract the forwarder uses
+ * response is complete. Each connection reads into one buffer it reuses (net's `onread`): the
+ * fast lane's handler (send()) gets views of it and says when a write still holds one; other
+ * handlers get copies. It implements the slice of undici's dispatch contract the forwarder uses
  * (`dispatch(opts, handler)`, a DispatchHandler with a pause/resume/abort controller), so the
  * forwarder runs on it or on an undici Pool alike (`--serversTransport.client`).
  *
@@ -44,6 +46,11 @@ export interface UpstreamDispatcher {
  */
 export interface ForwardingController extends Dispatcher.DispatchController {
   readonly response: ResponseHead | null;
+  /**
+   * retain says the chunk just handed to onResponseData is still referenced when the call returns
+   * (queued on the client's socket): the connection reads its next bytes into a new buffer.
+   */
+  retain(): void;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -55,6 +62,14 @@ const MAX_HEAD = 64 * 1024;
 /** Without a server hint, idle connections are closed after at most this long (Node's server closes after 5 s). */
 const DEFAULT_KEEPALIVE_MS = 4_000;
 const EMPTY_TRAILERS = Object.freeze({}) as Record<string, string>;
+/**
+ * Size of a connection's read buffer. Each connection reads into its own buffer, over and over,
+ * instead of Node allocating (and the GC later freeing) a fresh one per read; pages never written
+ * (small responses) cost no memory.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** A read gets at least this much room; below it the connection moves on to a new buffer. */
+const MIN_READ_BYTES = 16 * 1024;
 
 function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
@@ -151,6 +166,10 @@ class H1Request implements Dispatcher.DispatchController {
     this.finish();
     this.handler.onResponseError?.(this, err);
   }
+
+  retain(): void {
+    if (this.conn !== null) this.conn.lent = true;
+  }
 }
 
 /** H1Conn is one pooled connection; its listeners are registered once, for its whole life. */
@@ -173,16 +192,36 @@ class H1Conn implements ChunkSink {
   remaining = 0;
   keepAlive = true;
   decoder: ChunkedDecoder | null = null;
+  /** The buffer the next read lands in, and whether the last read's bytes are still referenced. */
+  readBuf: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /** Start of the free part of readBuf: the bytes before it may still be referenced. */
+  readOff = 0;
+  /** readBuf from readOff on: where the next read lands. */
+  nextRead: Buffer = this.readBuf;
+  lent = false;
 
-  constructor(pool: H1Pool, socket: net.Socket) {
+  constructor(pool: H1Pool, host: string, port: number) {
     this.pool = pool;
-    this.socket = socket;
     const self = this;
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      onread: {
+        buffer: function nextReadBuffer() {
+          return self.nextRead;
+        },
+        callback: function onRead(n: number, buf: Uint8Array): boolean {
+          self.onRead(n, buf as Buffer);
+          return true; // pausing is the socket's pause(), as for any socket
+        },
+      },
+    });
+    this.socket = socket;
     socket.on('connect', function onConnect() {
       self.onConnect();
-    });
-    socket.on('data', function onData(chunk: Buffer) {
-      self.onData(chunk);
     });
     socket.on('end', function onEnd() {
       self.onEnd();
@@ -271,8 +310,35 @@ class H1Conn implements ChunkSink {
     body.off('close', onBodyClose);
   }
 
+  /**
+   * onRead takes `n` bytes read into the connection's buffer. Only the fast lane's handler (send())
+   * is handed views of it, and says when it keeps one (retain()); any other handler gets a copy.
+   */
+  onRead(n: number, buf: Buffer): void {
+    const r = this.req;
+    if (r !== null && !r.forward) {
+      bodyBytesRelayed(n);
+      this.onData(Buffer.from(buf.subarray(0, n)));
+      return;
+    }
+    this.onData(buf.subarray(0, n));
+    if (this.lent) {
+      // The bytes just read stay where they are; later reads go after them, into a new buffer
+      // when too little is left. Only retained bytes ever become garbage.
+      bodyBytesRelayed(n);
+      this.lent = false;
+      this.readOff += n;
+      if (READ_BUFFER_BYTES - this.readOff < MIN_READ_BYTES) {
+        this.readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+        this.readOff = 0;
+        this.nextRead = this.readBuf;
+      } else {
+        this.nextRead = this.readBuf.subarray(this.readOff);
+      }
+    }
+  }
+
   onData(chunk: Buffer): void {
-    bodyBytesRelayed(chunk.length);
     const r = this.req;
     if (r === null) {
       // Bytes on an idle connection (or after an aborted request): nothing can be trusted on it.
@@ -299,7 +365,8 @@ class H1Conn implements ChunkSink {
       const idx = buf.indexOf(CRLFCRLF, start);
       if (idx < 0) {
         if (buf.length - start > MAX_HEAD) throw new ParseError('response head too large', 'UND_ERR_HEADERS_OVERFLOW');
-        this.headBuf = start === 0 ? buf : buf.subarray(start);
+        // Kept across reads: a copy, the read buffer is reused.
+        this.headBuf = Buffer.from(start === 0 ? buf : buf.subarray(start));
         return;
       }
       if (idx - start > MAX_HEAD) throw new ParseError('response head too large', 'UND_ERR_HEADERS_OVERFLOW');
@@ -631,8 +698,7 @@ export class H1Pool implements UpstreamDispatcher {
       r.fail(codedError('the pool is closed', 'UND_ERR_CLOSED'));
       return;
     }
-    const socket = net.connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-    const conn = new H1Conn(this, socket);
+    const conn = new H1Conn(this, this.host, this.port);
     this.#all.add(conn);
     conn.req = r;
     r.conn = conn;
