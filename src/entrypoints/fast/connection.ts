@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import type { RequestContext } from '../../proxy/context.js';
 import type { FastExchange, FastSink } from '../../proxy/fast-forward.js';
+import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 import { FastRequest, parseFastHead } from './request-head.js';
 
 /** FastLaneHost is what the connection needs from its entrypoint. */
@@ -93,7 +94,11 @@ export class FastConnection implements FastSink {
     const req = parseFastHead(chunk.toString('latin1', 0, end));
     // The read holds exactly one request: its head and all of its body (Content-Length), no more.
     if (req === null || end + 4 + req.contentLength !== chunk.length) return this.handOff(chunk);
-    if (req.contentLength > 0) req.body = chunk.subarray(end + 4);
+    if (req.contentLength > 0) {
+      req.body = chunk.subarray(end + 4);
+      // The read's buffer lives outside V8's heap until a collection: counted like relayed bodies.
+      bodyBytesRelayed(chunk.length);
+    }
     if (!this.host.fastRequest(this, req)) return this.handOff(chunk);
   }
 
