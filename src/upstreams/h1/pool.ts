@@ -192,12 +192,13 @@ class H1Conn implements ChunkSink {
   remaining = 0;
   keepAlive = true;
   decoder: ChunkedDecoder | null = null;
-  /** The buffer the next read lands in, and whether the last read's bytes are still referenced. */
+  /** The buffer this connection reads into. */
   readBuf: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   /** Start of the free part of readBuf: the bytes before it may still be referenced. */
   readOff = 0;
   /** readBuf from readOff on: where the next read lands. */
   nextRead: Buffer = this.readBuf;
+  /** The handler said the last read's bytes are still referenced (retain()). */
   lent = false;
 
   constructor(pool: H1Pool, host: string, port: number) {
