@@ -207,13 +207,23 @@ export function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-/** freePort asks the OS for a free port on 127.0.0.1. */
+/** freePort finds a port on 127.0.0.1 that nothing listens on, for a server started later or a refused dial. */
 export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+  // Below the kernel's ephemeral range (32768–60999) and above the test bed's fixed ports
+  // (12000–19999): a later listen(0), in this test or a parallel one, can never be given it.
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const s = http.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => s.close(() => r()));
+      return port;
+    }
+    if (attempt > 100) throw new Error('no free port in 20000–32767 after 100 attempts');
+  }
 }
 
 /** withFile starts Gantry on 127.0.0.1:0 with a dynamic configuration file holding `yaml`. */
