@@ -26,6 +26,7 @@ import { HealthCheckRegistry } from './health/active.js';
 import { recordFailure, recordSuccess } from './health/passive.js';
 import { IPMatcher } from './middlewares/ip.js';
 import { createProviders } from './providers/index.js';
+import { ACCEPT_SOCKETS } from './entrypoints/accept-sockets.js';
 import { RestProvider, restRoutes } from './providers/rest/index.js';
 import { TlsRuntime } from './tls/runtime.js';
 import { certificatesRoute, trackCertificateExpiry } from './tls/api.js';
@@ -166,6 +167,8 @@ export class Gantry {
             http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams, h2c: ep.http2.h2c },
             preRoute: this.tls.preRouteFor(name),
             preRouteOnlyUnder: this.tls.preRouteOnlyUnder(name),
+            // Workers of --workers share the primary's listening socket; a process serving alone opens several.
+            acceptSockets: this.role === 'all' ? ACCEPT_SOCKETS : 1,
           },
           () => this.watcher.current,
           (addr) => insecure || trustedIPs.contains(addr),
@@ -288,7 +291,7 @@ export class Gantry {
         }
         const out: Record<string, number> = {};
         for (const ep of this.entrypoints) {
-          out[ep.name] = await new Promise<number>((resolve) => ep.server.getConnections((err, n) => resolve(err ? 0 : n)));
+          out[ep.name] = await ep.openConnections();
         }
         return out;
       },
@@ -307,7 +310,7 @@ export class Gantry {
   async localStats(): Promise<LocalStats> {
     const openConnections: Record<string, number> = {};
     for (const ep of this.entrypoints) {
-      openConnections[ep.name] = await new Promise<number>((resolve) => ep.server.getConnections((err, n) => resolve(err ? 0 : n)));
+      openConnections[ep.name] = await ep.openConnections();
     }
     return { stats: this.metrics?.snapshotStats() ?? null, openConnections };
   }

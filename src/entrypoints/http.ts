@@ -24,6 +24,7 @@ import type { FastRequest } from './fast/request-head.js';
 import { forwardFast } from '../proxy/fast-forward.js';
 import { markUpgradeSocket } from '../proxy/upgrade.js';
 import { H2_PREFACE, Http2Front } from './http2.js';
+import { assertPortFree, connectionCount, openAcceptSockets, reusePortAvailable } from './accept-sockets.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -67,6 +68,8 @@ export interface HttpEntrypointOptions {
   preRouteOnlyUnder?: string | null;
   /** HTTP/2: ALPN h2 on TLS connections; `h2c` adds prior-knowledge cleartext HTTP/2. */
   http2?: { maxConcurrentStreams: number; h2c: boolean };
+  /** Listening sockets on the port (accept-sockets.ts); 1 (the default) where the platform has no SO_REUSEPORT. */
+  acceptSockets?: number;
 }
 
 /** RequestObserver is told about each finished request (access log, metrics); null fields are off. */
@@ -98,6 +101,8 @@ export class HttpEntrypoint implements FastLaneHost {
   #idleWaiters: Array<() => void> = [];
   /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
   #fast = new Set<FastConnection>();
+  /** The listening sockets besides `server` (accept-sockets.ts). */
+  #acceptSockets: net.Server[] = [];
   /** Sockets given straight to node:http whose first request has not arrived yet. */
   #freshHttp = new Set<Duplex>();
   /** Client sockets node:http handed over for an upgrade (tunnels, or the answer that declined one). */
@@ -290,16 +295,33 @@ export class HttpEntrypoint implements FastLaneHost {
 
   async listen(): Promise<void> {
     const { host, port } = parseListenAddress(this.opts.address);
+    const sockets = reusePortAvailable ? Math.max(1, this.opts.acceptSockets ?? 1) : 1;
+    if (sockets > 1) await assertPortFree(host, port);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
+      this.server.listen({ host, port, reusePort: sockets > 1 }, () => {
         this.server.off('error', reject);
         resolve();
       });
     });
     const addr = this.server.address();
     if (addr !== null && typeof addr === 'object') this.#defaultPort = String(addr.port);
+    if (sockets > 1) {
+      try {
+        this.#acceptSockets = await openAcceptSockets(this.server, host, this.port, sockets - 1);
+      } catch (err) {
+        // One socket still serves; it accepts one connection per turn.
+        this.#logger.warn('entrypoint keeps one listening socket', { error: err as Error });
+      }
+    }
     this.#logger.info('entrypoint listening', { address: this.opts.address, port: this.#defaultPort });
+  }
+
+  /** openConnections counts the connections the entrypoint's sockets accepted that are still open. */
+  async openConnections(): Promise<number> {
+    let n = 0;
+    for (const s of [this.server, ...this.#acceptSockets]) n += await connectionCount(s);
+    return n;
   }
 
   /** port is the bound port (useful with :0). */
@@ -471,7 +493,7 @@ export class HttpEntrypoint implements FastLaneHost {
    */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all([this.server, ...this.#acceptSockets].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     // A client that connected just before the listener closed has usually written its request
     // already, and it is on its way: closing that connection now would reset a request Gantry
     // accepted (seen: two resets per SIGTERM under a steady load of new connections). So new
