@@ -78,7 +78,8 @@ error_log ${dir}/error.log error;
 `;
 }
 
-function nginxHttpCommon(dir) {
+/** keepalive: nginx's keepalive_timeout; a second value is also sent to clients as `Keep-Alive: timeout=N`. */
+function nginxHttpCommon(dir, keepalive = '300s') {
   return `  access_log off;
   client_body_temp_path ${dir}/client_body;
   proxy_temp_path ${dir}/proxy;
@@ -87,18 +88,23 @@ function nginxHttpCommon(dir) {
   scgi_temp_path ${dir}/scgi;
   # wrk keeps its connections for the whole run: never close one after N requests.
   keepalive_requests 10000000;
-  keepalive_timeout 300s;
+  keepalive_timeout ${keepalive};
   tcp_nodelay on;
   default_type text/plain;
 `;
 }
 
-/** The backend every proxy forwards to: nginx, `return 200` for /, a 16 KiB file, a 1 MB upload sink. */
+/**
+ * The backend every proxy forwards to: nginx, `return 200` for /, a 16 KiB file, a 1 MB upload sink.
+ * It says how long it keeps an idle connection (Keep-Alive: timeout=300), as Node's and Apache's
+ * servers say theirs: Gantry keeps an upstream connection as long as its server promises and only
+ * 4 s when it promises nothing, while the proxies compared keep theirs 300 s by their configuration.
+ */
 function backendConf(dir, www) {
   return `${nginxCommon(dir)}worker_processes 1;
 events { worker_connections 16384; }
 http {
-${nginxHttpCommon(dir)}  sendfile on;
+${nginxHttpCommon(dir, '300s 300s')}  sendfile on;
   etag off;
   upstream self {
     server ${HOST}:${PORTS.backend};
@@ -531,6 +537,8 @@ export class Servers {
     const file = join(dir, 'dynamic.yaml');
     if (!existsSync(file)) writeAtomic(file, dynamic());
     const args = [
+      // For investigating only, like BENCH_GANTRY_ARGS below: Node flags such as --trace-gc or --cpu-prof.
+      ...(process.env.BENCH_GANTRY_NODE_ARGS ?? '').split(' ').filter(Boolean),
       join(this.repo, 'bin', 'gantry'),
       'run',
       `--entrypoints.web.address=${HOST}:${port}`,
@@ -538,7 +546,12 @@ export class Servers {
       `--providers.file.filename=${file}`,
       '--log.level=ERROR',
       `--workers=${workers}`,
+      // As many idle upstream connections as nginx (keepalive 256) and Caddy keep: at 256 clients the
+      // default 200 closes and re-dials the rest.
+      '--serversTransport.maxIdleConnsPerHost=256',
       ...(tlsPort === null ? [] : [`--entrypoints.websecure.address=${HOST}:${tlsPort}`]),
+      // For investigating only (an A/B of a Gantry flag): printed runs leave both unset.
+      ...(process.env.BENCH_GANTRY_ARGS ?? '').split(' ').filter(Boolean),
     ];
     return startProc(name, cpus, process.execPath, args, { ...this.#opts(), cwd: dir });
   }
