@@ -201,6 +201,8 @@ function machine(cpu) {
     wrk: versionOf('wrk', ['-v']),
     gantryCommit: git(['rev-parse', '--short', 'HEAD']),
     gantryDirtyFiles: (git(['status', '--porcelain']) ?? '').split('\n').filter(Boolean).length,
+    gantryExtraArgs: process.env.BENCH_GANTRY_ARGS ?? null,
+    gantryNodeArgs: process.env.BENCH_GANTRY_NODE_ARGS ?? null,
     pinning: cpu,
     clkTck: CLK_TCK,
   };
@@ -638,6 +640,7 @@ async function main() {
   md.push(`Machine: ${info.cpus} × ${info.cpuModel}, ${info.memGiB} GiB, Linux ${info.kernel}, Node ${info.node}; ${info.nginx}; ${info.haproxy}; Caddy ${info.caddy ?? 'not installed'}; ${info.wrk}.`);
   md.push(`Gantry ${info.gantryCommit}${info.gantryDirtyFiles ? ` (+${info.gantryDirtyFiles} uncommitted files)` : ''}. Pinning: wrk CPU ${cpu.load}, proxy CPU ${cpu.proxy}, backend (nginx) CPU ${cpu.backend}; workers-2: proxies on CPUs ${cpu.multi}.`);
   md.push(`${opts.rounds} round(s) × ${opts.duration} s per contestant, interleaved; medians; ratios are medians of same-round ratios.`);
+  for (const k of ['BENCH_GANTRY_ARGS', 'BENCH_GANTRY_NODE_ARGS']) if (process.env[k]) md.push(`**${k}=${process.env[k]}**: every Gantry ran with it (an investigation, not the defaults).`);
   for (const sc of scenarios) {
     const r = results[sc.id];
     md.push('', `## ${sc.id}: ${r.title}`, '');
