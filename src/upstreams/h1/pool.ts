@@ -1,6 +1,7 @@
 /**
  * H1Pool is Gantry's own HTTP/1.1 client for plain-http servers: a keep-alive pool of raw sockets
- * per origin. A request head is written with a single `socket.write`; the response head is parsed
+ * per origin. A request head is written with a single `socket.write`, held with the turn's other
+ * heads until the turn ends (write-batch.ts); the response head is parsed
  * by head.ts and the body passed through as slices of the socket reads (Content-Length counted,
  * chunked framing followed by chunked.ts), so a connection goes back to the pool the moment its
  * response is complete. Each connection reads into one buffer it reuses (net's `onread`): the
@@ -21,6 +22,7 @@ import type { Dispatcher } from 'undici';
 import { ChunkedDecoder, type ChunkSink } from './chunked.js';
 import { Framing, ParseError, parseHead, type ResponseHead } from './head.js';
 import { bodyBytesRelayed } from '../../proxy/body-memory.js';
+import { holdUntilTurnEnd } from './write-batch.js';
 
 export interface H1PoolOptions {
   /** Dial timeout, ms. */
@@ -271,13 +273,13 @@ class H1Conn implements ChunkSink {
     const socket = this.socket;
     const body = r.body;
     if (body === null) {
+      holdUntilTurnEnd(socket);
       socket.write(r.head, 'latin1');
       r.sent = true;
     } else if (Buffer.isBuffer(body)) {
-      socket.cork();
+      holdUntilTurnEnd(socket);
       socket.write(r.head, 'latin1');
       if (body.length > 0) socket.write(body);
-      socket.uncork();
       r.sent = true;
     } else {
       // As undici does, the head goes out with the first body bytes: a body the client breaks off
