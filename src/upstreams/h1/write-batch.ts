@@ -2,12 +2,13 @@
  * Request heads for the servers are sent at the end of the event-loop turn that produced them,
  * together, rather than one by one as each client read is parsed. A write that wakes a server
  * sleeping in epoll costs far more than the write itself (measured ~10 µs per wake-up on the
- * virtual machines Gantry is benchmarked on, against ~2 µs for the write); heads that go out
- * together in the check phase wake a busy server once per turn instead of once per request. The
- * head still leaves within the same turn, so no request waits on a timer.
+ * virtual machines Gantry is benchmarked on, against ~2 µs for the write); heads that leave back
+ * to back in the check phase find a server the first one woke still busy, instead of each write
+ * between two client reads waking it anew. The head still leaves within the same turn, so no
+ * request waits on a timer (docs/bench.md, "Fourth round").
  *
- * Only server-bound writes are held: holding the writes to clients as well lengthened the tail
- * latency (bench/results, 2026-12-05) for little gain.
+ * Only server-bound writes are held: holding the writes to clients as well raised p99 to 8–13 ms
+ * in A/B rounds for little throughput.
  */
 import type { Socket } from 'node:net';
 
