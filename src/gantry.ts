@@ -34,11 +34,11 @@ import { Readiness } from './api/readiness.js';
 import './middlewares/index.js';
 
 /**
- * Role of this process: `all` does everything (one process); with --workers the primary is the
- * `control` process (providers, API; no listeners) and each worker `serve`s the entrypoints from
- * configurations the primary sends it.
+ * Role of this process: `all` does everything (one process). With --workers=N the `primary` does
+ * everything too and is one of the N processes that serve the ports; each of the N-1 workers
+ * `serve`s the entrypoints from configurations the primary sends it.
  */
-export type GantryRole = 'all' | 'control' | 'serve';
+export type GantryRole = 'all' | 'primary' | 'serve';
 
 /** Counters of one serving process, as a worker reports them to the primary. */
 export interface LocalStats {
@@ -51,7 +51,7 @@ export interface GantryOptions {
   cwd: string;
   logger?: Logger;
   role?: GantryRole;
-  /** With --workers: collects every worker's counters, so the API and /metrics speak for all. */
+  /** With --workers: collects the primary's and every worker's counters, so the API and /metrics speak for all. */
   workerStats?: () => Promise<LocalStats[]>;
   /** A worker's /metrics text: asked of the primary, which speaks for all workers (cluster/worker.ts). */
   metricsText?: () => Promise<string>;
@@ -167,8 +167,8 @@ export class Gantry {
             http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams, h2c: ep.http2.h2c },
             preRoute: this.tls.preRouteFor(name),
             preRouteOnlyUnder: this.tls.preRouteOnlyUnder(name),
-            // Workers of --workers share the primary's listening socket; a process serving alone opens several.
-            acceptSockets: this.role === 'all' ? ACCEPT_SOCKETS : 1,
+            // Every serving process opens its own SO_REUSEPORT sockets; a worker joins the primary's port.
+            acceptSockets: ACCEPT_SOCKETS,
           },
           () => this.watcher.current,
           (addr) => insecure || trustedIPs.contains(addr),
@@ -178,7 +178,6 @@ export class Gantry {
       );
     }
     this.providers = this.role === 'serve' ? [] : createProviders(c, opts.cwd, this.logger);
-    if (this.role === 'control') this.entrypoints.length = 0;
     this.readiness = new Readiness({
       providers: this.providers,
       applyAll: () => {
@@ -186,7 +185,6 @@ export class Gantry {
         return this.watcher.upToDate ? this.watcher.current.version : null;
       },
       onSnapshot: (fn) => this.watcher.onSnapshot(fn),
-      needsWorker: this.role === 'control',
       logger: this.logger,
     });
   }
@@ -195,18 +193,22 @@ export class Gantry {
     return this.watcher.current;
   }
 
-  async start(): Promise<void> {
+  /**
+   * start starts the providers, applies their first configuration and listens. `ports` (a worker
+   * of --workers) are the primary's ports by entrypoint, which this process joins.
+   */
+  async start(ports?: Readonly<Record<string, number>>): Promise<void> {
     for (const p of this.providers) await p.start(this.watcher.push, this.logger.child({ provider: p.name }));
     // Apply what the providers emitted at start before accepting traffic.
     this.watcher.applyNow();
     // The primary of --workers runs the ACME resolvers (workers get the certificates from it).
     await this.tls.start(this.watcher);
     if (this.metrics !== null && this.role !== 'serve') trackCertificateExpiry(this.tls, this.metrics);
-    for (const ep of this.entrypoints) await ep.listen();
+    for (const ep of this.entrypoints) await ep.listen(ports?.[ep.name]);
     // From here on this process serves what it has: readiness waits for the providers' first loads.
     if (this.role !== 'serve') this.readiness.start();
-    // With --workers, the primary enables ACME orders once a worker listens (cluster/primary.ts).
-    if (this.role === 'all') this.tls.enableOrders();
+    // This process answers the CA's validation requests from here on (a worker never orders).
+    if (this.role !== 'serve') this.tls.enableOrders();
     const api = this.config.api;
     if (api !== null && this.role !== 'serve') {
       this.api = new ApiServer(

@@ -14,7 +14,6 @@ function setup(over: Partial<ReadinessDeps> & { names?: string[] } = {}) {
     providers,
     applyAll: () => ++applies,
     onSnapshot: (fn) => listeners.push(fn),
-    needsWorker: false,
     logger: new Logger('info', 'json', { write: (l) => void lines.push(l) }),
     ...over,
   });
@@ -56,18 +55,6 @@ test('a failed build keeps it not ready until a snapshot builds', async () => {
   assert.deepEqual(r.waiting(), ['the first configuration to be applied']);
   ok = true;
   for (const fn of listeners) fn();
-  assert.equal(r.ready, true);
-});
-
-test('with workers: ready once a listening worker has applied that version', async () => {
-  const { r, providers } = setup({ names: ['file'], needsWorker: true, applyAll: () => 3 });
-  r.start();
-  r.serving(2);
-  providers[0]!.loaded.mark();
-  await tick();
-  assert.equal(r.ready, false, 'an older configuration does not count');
-  assert.deepEqual(r.waiting(), ['a worker serving the first configuration']);
-  r.serving(3);
   assert.equal(r.ready, true);
 });
 

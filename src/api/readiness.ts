@@ -8,9 +8,7 @@
  * Ready means, in order:
  *  1. every provider's `loaded` is done (its first whole configuration was emitted);
  *  2. the watcher has applied every configuration emitted so far (applied at once, not after the
- *     reload throttle), at snapshot version V;
- *  3. with --workers, one worker listens and has applied version V or later (the primary serves
- *     nothing itself).
+ *     reload throttle). This process listens by then (with --workers, the primary serves too).
  */
 import type { Logger } from '../observability/logger.js';
 import type { Loaded } from '../providers/first-load.js';
@@ -21,15 +19,12 @@ export interface ReadinessDeps {
   applyAll: () => number | null;
   /** Called with a callback for every new snapshot (to retry after a failed build). */
   onSnapshot: (fn: () => void) => void;
-  /** With --workers: readiness also waits for a listening worker (see serving). */
-  needsWorker: boolean;
   logger: Logger;
 }
 
 export class Readiness {
   #deps: ReadinessDeps;
   #version: number | null = null;
-  #servingVersion = 0;
   #ready = false;
 
   constructor(deps: ReadinessDeps) {
@@ -58,15 +53,8 @@ export class Readiness {
     this.#check();
   }
 
-  /** serving reports that a worker listens and has applied `version` (with --workers). */
-  serving(version: number): void {
-    if (version > this.#servingVersion) this.#servingVersion = version;
-    this.#check();
-  }
-
   #check(): void {
     if (this.#ready || this.#version === null) return;
-    if (this.#deps.needsWorker && this.#servingVersion < this.#version) return;
     this.#ready = true;
     // performance.now() counts from the process's start: how long a new replica took to be routable.
     this.#deps.logger.info('gantry ready', { version: this.#version, sinceStartMs: Math.round(performance.now()) });
@@ -81,7 +69,6 @@ export class Readiness {
     if (this.#ready) return [];
     const providers = this.#deps.providers.filter((p) => !p.loaded.done).map((p) => `provider ${p.name}`);
     if (providers.length > 0) return providers;
-    if (this.#version === null) return ['the first configuration to be applied'];
-    return ['a worker serving the first configuration'];
+    return ['the first configuration to be applied'];
   }
 }

@@ -34,7 +34,7 @@ export interface ApiExtensions {
   metrics?: Metrics | null;
   /**
    * stats returns the counters to show; by default this process's. With several workers the
-   * primary passes a function that sums every worker's `snapshotStats()` (mergeStats).
+   * primary passes a function that sums its own and every worker's `snapshotStats()` (mergeStats).
    */
   stats?: (() => StatsSnapshot | Promise<StatsSnapshot>) | null;
   /** Serve /metrics: the Prometheus text this renders (Gantry.metricsText); null = not on the API. */

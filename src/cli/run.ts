@@ -6,16 +6,14 @@ import { loadStaticConfig } from '../config/static/index.js';
 import { ConfigError } from '../errors.js';
 import { Gantry, stopAndExit } from '../gantry.js';
 import { canBindPrivilegedPorts } from './privileged-ports.js';
+import type { WorkerStartFailed } from '../cluster/messages.js';
 
 export async function runCommand(argv: string[]): Promise<void> {
   let config;
   try {
     config = await loadStaticConfig({ argv, env: process.env, cwd: process.cwd(), isRoot: canBindPrivilegedPorts() });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) return await configErrorExit(err);
     throw err;
   }
   let gantry: Gantry;
@@ -30,10 +28,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     gantry = new Gantry({ config, cwd: process.cwd() });
   } catch (err) {
     // What only building Gantry finds (a certificate file that cannot be read) is a configuration error too.
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) return await configErrorExit(err);
     throw err;
   }
   let stopping = false;
@@ -52,4 +47,21 @@ export async function runCommand(argv: string[]): Promise<void> {
     await gantry.stop().catch(() => {});
     process.exit(1);
   }
+}
+
+/**
+ * configErrorExit reports an invalid configuration and exits 1. A worker of --workers (which reads
+ * the static configuration again when it is forked) also tells the primary, whose restart policy
+ * names the cause when it gives up.
+ */
+async function configErrorExit(err: ConfigError): Promise<never> {
+  process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
+  if (process.send !== undefined && (await import('node:cluster')).default.isWorker) {
+    const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: `invalid configuration: ${err.message}` };
+    process.send(failed, () => process.exit(1));
+    // The exit waits for the message to be written; if the channel is gone, exit anyway.
+    setTimeout(() => process.exit(1), 1000);
+    return new Promise<never>(() => {});
+  }
+  process.exit(1);
 }

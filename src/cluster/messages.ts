@@ -7,11 +7,12 @@ import type { StatsSnapshot } from '../observability/metrics.js';
 import type { ChallengeKind } from '../tls/acme/storage.js';
 import type { PemPair } from '../tls/selfsigned.js';
 
-/** Primary → worker: the provider configurations of snapshot `version`. */
+/** Primary → worker: the provider configurations of snapshot `version`, and the ports the primary listens on by entrypoint (the worker joins them). */
 export interface ConfigUpdate {
   type: 'gantry:config';
   version: number;
   messages: ConfigMessage[];
+  ports: Record<string, number>;
 }
 
 /** Primary → worker: drain and exit. */

@@ -1,8 +1,10 @@
 /**
- * runPrimary runs the control process of `--workers=N`: providers, the configuration watcher and
- * the API live here; N worker processes share the listening ports and serve requests. After every
+ * runPrimary runs the primary of `--workers=N`: it is one of the N processes that serve the ports
+ * (with its own SO_REUSEPORT sockets, as each worker has), and providers, the configuration
+ * watcher and the API live here only. It forks N-1 workers, which join its ports. After every
  * applied snapshot the primary sends the exact provider configurations it was built from to every
  * worker, which compiles and swaps its own snapshot at once. A worker that dies is replaced.
+ * One process fewer than a primary that only supervises: on 2 cores, 2 Node processes, not 3.
  *
  * ACME runs here only: the primary is the one process that talks to the CA. It sends every
  * certificate its resolvers hold to the workers (`gantry:certs`, the whole set on each change and
@@ -19,13 +21,13 @@ import { RestartPolicy } from './restart.js';
 const CHALLENGE_ACK_TIMEOUT_MS = 5000;
 
 export async function runPrimary(config: StaticConfig, cwd: string): Promise<void> {
-  // Let the kernel spread connections over the workers' shared sockets: round-robin through the
-  // primary would make it a hop on every new connection.
+  // Every process listens on sockets of its own (exclusive, SO_REUSEPORT): the kernel spreads new
+  // connections over them, and nothing goes through node:cluster's handle sharing or round-robin.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers = new Set<Worker>();
   const pending = new Map<number, (r: StatsReply) => void>();
   let nextId = 1;
-  /** askStats collects every live worker's counters; a worker that does not answer in 1 s is left out. */
+  /** askStats collects this process's counters and every live worker's; a worker that does not answer in 1 s is left out. */
   const askStats = async (): Promise<LocalStats[]> => {
     const replies = [...workers].filter((w) => w.isConnected()).map(
       (w) =>
@@ -42,13 +44,16 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
           w.send({ type: 'gantry:stats?', id });
         }),
     );
-    return (await Promise.all(replies)).filter((r): r is LocalStats => r !== null);
+    const [own, ...others] = await Promise.all([gantry.localStats(), ...replies]);
+    return [own!, ...others.filter((r): r is LocalStats => r !== null)];
   };
-  const gantry = new Gantry({ config, cwd, role: 'control', workerStats: askStats });
+  const gantry: Gantry = new Gantry({ config, cwd, role: 'primary', workerStats: askStats });
   const log = gantry.logger.child({ component: 'cluster' });
   let stopping = false;
 
-  const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages });
+  /** The ports this process listens on, by entrypoint: what the workers join (`:0` got its port at start). */
+  let ports: Record<string, number> = {};
+  const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages, ports });
   const send = (w: Worker, msg: ToWorker) => {
     if (w.isConnected()) w.send(msg);
   };
@@ -100,8 +105,6 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     workers.add(w);
     const forkedAt = Date.now();
     let listening = false;
-    /** The newest configuration version this worker applied; with `listening`, what it serves. */
-    let applied = 0;
     w.on('message', (m: unknown) => {
       if (isMessage(m, 'gantry:hello')) {
         // Certificates and pending challenges first: the worker listens once its configuration is in.
@@ -110,11 +113,8 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
         for (const c of gantry.tls.pendingChallenges()) send(w, { type: 'gantry:challenge', id: 0, kind: c.kind, key: c.key, value: c.value });
         send(w, update());
       } else if (isMessage<ChallengeAck>(m, 'gantry:challenge-ack')) acks.get(m.id)?.get(w)?.();
-      else if (isMessage(m, 'gantry:listening')) {
-        listening = true;
-        gantry.tls.enableOrders();
-        gantry.readiness.serving(applied);
-      } else if (isMessage<WorkerStartFailed>(m, 'gantry:start-failed')) lastCause = m.error;
+      else if (isMessage(m, 'gantry:listening')) listening = true;
+      else if (isMessage<WorkerStartFailed>(m, 'gantry:start-failed')) lastCause = m.error;
       else if (isMessage<StatsReply>(m, 'gantry:stats')) {
         const done = pending.get(m.id);
         pending.delete(m.id);
@@ -122,8 +122,6 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
       }
       else if (isMessage<WorkerApplied>(m, 'gantry:applied')) {
         log.debug('worker applied configuration', { worker: w.id, version: m.version });
-        applied = Math.max(applied, m.version);
-        if (listening) gantry.readiness.serving(applied);
       } else if (isMessage<MetricsRequest>(m, 'gantry:metrics?')) {
         const id = m.id;
         gantry.metricsText().then(
@@ -159,7 +157,7 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info('signal received; draining workers', { signal });
+    log.info('signal received; draining', { signal });
     if (gantry.api !== null) gantry.api.terminating = true;
     const grace = shutdownBudgetMs(config);
     const exited = [...workers].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
@@ -167,15 +165,23 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     const timer = setTimeout(() => {
       for (const w of workers) w.process.kill('SIGKILL');
     }, grace + 5000);
-    await Promise.all(exited);
+    // The primary drains its own connections while the workers drain theirs.
+    await Promise.all([...exited, gantry.stop()]);
     clearTimeout(timer);
-    await gantry.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  await gantry.start();
-  for (let i = 0; i < config.workers; i++) fork();
-  log.info('workers started', { workers: config.workers });
+  try {
+    await gantry.start();
+  } catch (err) {
+    // The primary serves too: a port it cannot bind stops it before any worker is forked.
+    log.error('start failed', { error: err as Error });
+    await gantry.stop().catch(() => {});
+    process.exit(1);
+  }
+  ports = Object.fromEntries(gantry.entrypoints.map((e) => [e.name, e.port]));
+  for (let i = 1; i < config.workers; i++) fork();
+  log.info('workers started', { workers: config.workers - 1, processes: config.workers });
 }

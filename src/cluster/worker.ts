@@ -46,7 +46,7 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
       process.send?.({ type: 'gantry:applied', version: m.version });
       if (!listening) {
         listening = true;
-        gantry.start().then(() => process.send?.({ type: 'gantry:listening' })).catch((err) => {
+        gantry.start(m.ports).then(() => process.send?.({ type: 'gantry:listening' })).catch((err) => {
           gantry.logger.error('worker start failed', { error: err as Error });
           // The primary decides whether to try again; it needs the cause to say why it gives up.
           const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: (err as Error).message ?? String(err) };

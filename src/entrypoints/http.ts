@@ -293,13 +293,22 @@ export class HttpEntrypoint implements FastLaneHost {
   }
 
 
-  async listen(): Promise<void> {
-    const { host, port } = parseListenAddress(this.opts.address);
+  /**
+   * listen binds the entrypoint's address. `joinPort` (a worker of --workers) is the port the
+   * primary already listens on (the address's own may be 0): the worker binds its own sockets
+   * there with SO_REUSEPORT, so the kernel spreads connections over every process.
+   */
+  async listen(joinPort?: number): Promise<void> {
+    const { host, port: own } = parseListenAddress(this.opts.address);
+    const joining = joinPort !== undefined;
+    const port = joinPort ?? own;
     const sockets = reusePortAvailable ? Math.max(1, this.opts.acceptSockets ?? 1) : 1;
-    if (sockets > 1) await assertPortFree(host, port);
+    // A worker joins a port that is in use by design; anyone else finds it free or fails here.
+    if (sockets > 1 && !joining) await assertPortFree(host, port);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host, port, reusePort: sockets > 1 }, () => {
+      // exclusive: a worker binds its own socket instead of asking node:cluster's primary for a shared one.
+      this.server.listen({ host, port, reusePort: sockets > 1 || joining, exclusive: true }, () => {
         this.server.off('error', reject);
         resolve();
       });

@@ -4,10 +4,9 @@
  * and their challenge answers, the entrypoints' HTTPS redirects, and the connection demultiplexer
  * (tcp/demux.ts) that puts it together for each accepted socket.
  *
- * With `--workers=N` the work is split by role. The primary (`control`) runs the ACME resolvers —
- * it alone talks to the CA — and keeps a store only to describe certificates on the API; it
- * publishes every ACME certificate and every pending challenge answer to the workers
- * (cluster/primary.ts). A worker (`serve`) runs no resolver: it serves the certificates and
+ * With `--workers=N` the work is split by role. The `primary` serves like a process alone and
+ * runs the ACME resolvers — it alone talks to the CA; it publishes every ACME certificate and
+ * every pending challenge answer to the workers (cluster/primary.ts). A worker (`serve`) runs no resolver: it serves the certificates and
  * answers the challenges it is given (applyAcmeCertificates, applyChallenge), and with etcd
  * storage also looks answers up in etcd, where another replica's primary may have put them.
  */
@@ -32,8 +31,8 @@ import { FileStorage, type AcmeStorage, type ChallengeKind } from './acme/storag
 import { RelayStorage, type ChallengePublisher, type PendingChallenge } from './acme/relay.js';
 import type { PemPair } from './selfsigned.js';
 
-/** The process's part in TLS: everything, ACME only (the primary), or serving only (a worker). */
-export type TlsRole = 'all' | 'control' | 'serve';
+/** The process's part in TLS: everything, everything and relaying to workers (the primary), or serving only (a worker). */
+export type TlsRole = 'all' | 'primary' | 'serve';
 
 const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
@@ -250,7 +249,7 @@ export class TlsRuntime {
         }
         storages.set(cfg.storage, storage);
         this.#storages.push(storage);
-        if (this.role === 'control') {
+        if (this.role === 'primary') {
           storage = new RelayStorage(storage, () => this.publishChallenge, this.#pending);
           storages.set(cfg.storage, storage);
         }
@@ -272,8 +271,8 @@ export class TlsRuntime {
 
   /**
    * enableOrders lets the resolvers order what the routers want. It is called once something
-   * listens for the CA's validation requests (this process's entrypoints, or with --workers the
-   * first worker's): an order made earlier would fail its challenges and cost the CA's rate limit.
+   * listens for the CA's validation requests (this process's entrypoints; with --workers, the
+   * primary's): an order made earlier would fail its challenges and cost the CA's rate limit.
    */
   enableOrders(): void {
     if (this.#ordersEnabled) return;

@@ -123,7 +123,7 @@ test('etcd not reachable at start: /ping 503 naming it, the healthcheck fails; o
   assert.equal((await ping(g.api('/ping'))).status, 200);
 });
 
-test('with --workers=2, the Docker daemon reachable only later: 503 until it is listed and a worker serves it', { skip: requireComponent('docker') }, async (t) => {
+test('with --workers=2, the Docker daemon reachable only later: 503 until it is listed and served', { skip: requireComponent('docker') }, async (t) => {
   const bed = dockerBed();
   const res = new Resources();
   const fwd = new Forwarder(19761, () => net.connect(bed.socketPath));

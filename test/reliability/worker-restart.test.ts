@@ -1,41 +1,94 @@
 /**
- * A worker that cannot start (its port is taken) is not forked again and again forever: the
- * primary backs off, gives up after a few tries and exits non-zero, naming the cause.
+ * --workers=2 when something cannot start. The primary serves too, so a port it cannot bind stops
+ * it at once, before any worker is forked. A worker that cannot start (here: the static
+ * configuration file it reads when it is forked has become invalid) is not forked again and again
+ * forever: the primary backs off, gives up after a few tries and exits non-zero, naming the cause.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gantryBin } from '../helpers/gantry.js';
 
-describe('workers that cannot start', { timeout: 60000 }, () => {
-  it('back off, then the primary exits 1 naming EADDRINUSE', async () => {
+interface Line {
+  msg: string;
+  cause?: string;
+  inMs?: number;
+  error?: string;
+}
+
+/** run starts `gantry run` with the args and collects its JSON log lines until it exits (at most 30 s). */
+function run(args: string[], cwd: string): { proc: ChildProcess; lines: () => Line[]; logs: () => string; exit: Promise<number | null> } {
+  const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let logs = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (logs += d));
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+  const exit = new Promise<number | null>((r) => proc.once('exit', (c) => {
+    clearTimeout(killer);
+    r(c);
+  }));
+  const lines = () => logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+  return { proc, lines, logs: () => logs, exit };
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('--workers=2 that cannot start', { timeout: 60000 }, () => {
+  it('a port the primary cannot bind: exit 1 naming EADDRINUSE, no worker forked', async () => {
     const squatter = net.createServer();
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
     const port = (squatter.address() as net.AddressInfo).port;
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
-    const started = Date.now();
-    const proc = spawn(process.execPath, [gantryBin, 'run', '--log.format=json', '--workers=2', `--entrypoints.web.address=127.0.0.1:${port}`, '--api.address=127.0.0.1:0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let logs = '';
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (logs += d));
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
-    clearTimeout(killer);
-    squatter.close();
-    fs.rmSync(cwd, { recursive: true, force: true });
-    const took = Date.now() - started;
-    const lines = logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; cause?: string; inMs?: number });
-    const restarts = lines.filter((l) => l.msg === 'worker exited; starting another');
-    const gaveUp = lines.find((l) => l.msg === 'workers keep failing to start; giving up');
-    process.stderr.write(`gave up after ${took} ms and ${restarts.length} restarts, delays ${restarts.map((r) => r.inMs).join(', ')} ms\n`);
-    assert.equal(code, 1, logs);
-    assert.ok(gaveUp !== undefined, logs);
-    assert.match(gaveUp.cause ?? '', /EADDRINUSE/);
-    assert.ok(restarts.length <= 4, `${restarts.length} restarts`);
-    const delays = restarts.map((r) => r.inMs ?? 0);
-    assert.ok(delays.every((d, i) => i === 0 || d >= delays[i - 1]!), `delays grow: ${delays.join(', ')}`);
+    try {
+      const g = run(['--workers=2', `--entrypoints.web.address=127.0.0.1:${port}`, '--api.address=127.0.0.1:0'], cwd);
+      const code = await g.exit;
+      assert.equal(code, 1, g.logs());
+      const failed = g.lines().find((l) => l.msg === 'start failed');
+      assert.ok(failed !== undefined, g.logs());
+      assert.match(JSON.stringify(failed), /EADDRINUSE/);
+      assert.equal(g.lines().filter((l) => l.msg === 'worker exited; starting another').length, 0, g.logs());
+    } finally {
+      squatter.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker that cannot start: back off, then the primary exits 1 naming the cause', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
+    const file = path.join(cwd, 'gantry.yaml');
+    fs.writeFileSync(file, 'workers: 2\nentryPoints:\n  web:\n    address: 127.0.0.1:0\napi:\n  address: 127.0.0.1:0\n');
+    try {
+      const g = run([`--configFile=${file}`], cwd);
+      await until(() => g.lines().some((l) => l.msg === 'workers started'), 15_000, 'workers started');
+      await until(() => g.lines().filter((l) => l.msg === 'entrypoint listening').length >= 2, 15_000, 'the worker listening');
+      // The replacement of a worker reads the file again and finds it broken.
+      fs.writeFileSync(file, 'workers: 2\nentryPoints:\n  web:\n    adress: 127.0.0.1:0\n');
+      const children = fs.readFileSync(`/proc/${g.proc.pid}/task/${g.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      assert.equal(children.length, 1, `children ${children.join(', ')}`);
+      const started = Date.now();
+      process.kill(children[0]!, 'SIGKILL');
+      const code = await g.exit;
+      const took = Date.now() - started;
+      const restarts = g.lines().filter((l) => l.msg === 'worker exited; starting another');
+      const gaveUp = g.lines().find((l) => l.msg === 'workers keep failing to start; giving up');
+      process.stderr.write(`gave up after ${took} ms and ${restarts.length} restarts, delays ${restarts.map((r) => r.inMs).join(', ')} ms\n`);
+      assert.equal(code, 1, g.logs());
+      assert.ok(gaveUp !== undefined, g.logs());
+      assert.match(gaveUp.cause ?? '', /invalid configuration: .*adress/);
+      assert.ok(restarts.length >= 2 && restarts.length <= 4, `${restarts.length} restarts`);
+      const delays = restarts.map((r) => r.inMs ?? 0);
+      assert.ok(delays.every((d, i) => i === 0 || d > delays[i - 1]!), `delays grow: ${delays.join(', ')}`);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
