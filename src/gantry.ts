@@ -3,6 +3,7 @@
  * the configuration watcher, the providers, the entrypoints and the API; and it stops them in the
  * right order on shutdown (stop accepting, drain, then close the rest).
  */
+import type net from 'node:net';
 import os from 'node:os';
 import type { StaticConfig } from './config/static/index.js';
 import { FileSink, Logger } from './observability/logger.js';
@@ -167,7 +168,7 @@ export class Gantry {
             http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams, h2c: ep.http2.h2c },
             preRoute: this.tls.preRouteFor(name),
             preRouteOnlyUnder: this.tls.preRouteOnlyUnder(name),
-            // Every serving process opens its own SO_REUSEPORT sockets; a worker joins the primary's port.
+            // A worker binds none: it accepts on the primary's sockets (adopt).
             acceptSockets: ACCEPT_SOCKETS,
           },
           () => this.watcher.current,
@@ -194,17 +195,22 @@ export class Gantry {
   }
 
   /**
-   * start starts the providers, applies their first configuration and listens. `ports` (a worker
-   * of --workers) are the primary's ports by entrypoint, which this process joins.
+   * start starts the providers, applies their first configuration and listens. `adopted` (a
+   * worker of --workers): the primary's listening sockets and port by entrypoint, accepted on
+   * instead of binding.
    */
-  async start(ports?: Readonly<Record<string, number>>): Promise<void> {
+  async start(adopted?: ReadonlyMap<string, { port: number; servers: net.Server[] }>): Promise<void> {
     for (const p of this.providers) await p.start(this.watcher.push, this.logger.child({ provider: p.name }));
     // Apply what the providers emitted at start before accepting traffic.
     this.watcher.applyNow();
     // The primary of --workers runs the ACME resolvers (workers get the certificates from it).
     await this.tls.start(this.watcher);
     if (this.metrics !== null && this.role !== 'serve') trackCertificateExpiry(this.tls, this.metrics);
-    for (const ep of this.entrypoints) await ep.listen(ports?.[ep.name]);
+    for (const ep of this.entrypoints) {
+      const a = adopted?.get(ep.name);
+      if (a === undefined) await ep.listen();
+      else ep.adopt(a.servers, a.port);
+    }
     // From here on this process serves what it has: readiness waits for the providers' first loads.
     if (this.role !== 'serve') this.readiness.start();
     // This process answers the CA's validation requests from here on (a worker never orders).

@@ -7,12 +7,21 @@ import type { StatsSnapshot } from '../observability/metrics.js';
 import type { ChallengeKind } from '../tls/acme/storage.js';
 import type { PemPair } from '../tls/selfsigned.js';
 
-/** Primary → worker: the provider configurations of snapshot `version`, and the ports the primary listens on by entrypoint (the worker joins them). */
+/**
+ * Primary → worker: the provider configurations of snapshot `version`, and by entrypoint the
+ * primary's port and how many listening sockets it sends (one ListenSocket message each).
+ */
 export interface ConfigUpdate {
   type: 'gantry:config';
   version: number;
   messages: ConfigMessage[];
-  ports: Record<string, number>;
+  listeners: Record<string, { port: number; sockets: number }>;
+}
+
+/** Primary → worker, with a net.Server handle: one of the entrypoint's listening sockets, to accept on. */
+export interface ListenSocket {
+  type: 'gantry:socket';
+  entrypoint: string;
 }
 
 /** Primary → worker: drain and exit. */
@@ -101,7 +110,7 @@ export interface MetricsReply {
   error?: string;
 }
 
-export type ToWorker = ConfigUpdate | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate | MetricsReply;
+export type ToWorker = ConfigUpdate | ListenSocket | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate | MetricsReply;
 export type ToPrimary = WorkerHello | WorkerApplied | WorkerListening | StatsReply | ChallengeAck | MetricsRequest;
 
 export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {

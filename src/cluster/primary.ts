@@ -1,7 +1,9 @@
 /**
- * runPrimary runs the primary of `--workers=N`: it is one of the N processes that serve the ports
- * (with its own SO_REUSEPORT sockets, as each worker has), and providers, the configuration
- * watcher and the API live here only. It forks N-1 workers, which join its ports. After every
+ * runPrimary runs the primary of `--workers=N`: it is one of the N processes that serve the ports,
+ * and providers, the configuration watcher, ACME and the API live here only. It forks N-1 workers
+ * and sends each its listening sockets (node:cluster's handle passing, not its port sharing):
+ * every process accepts on the same sockets, so a new connection goes to whichever is free, and a
+ * worker that dies leaves no accept queue behind. After every
  * applied snapshot the primary sends the exact provider configurations it was built from to every
  * worker, which compiles and swaps its own snapshot at once. A worker that dies is replaced.
  * One process fewer than a primary that only supervises: on 2 cores, 2 Node processes, not 3.
@@ -14,15 +16,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, shutdownBudgetMs, type LocalStats } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type MetricsRequest, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type ListenSocket, type MetricsRequest, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
 import { RestartPolicy } from './restart.js';
 
 /** How long the primary waits for a worker to acknowledge a challenge answer before going on. */
 const CHALLENGE_ACK_TIMEOUT_MS = 5000;
 
 export async function runPrimary(config: StaticConfig, cwd: string): Promise<void> {
-  // Every process listens on sockets of its own (exclusive, SO_REUSEPORT): the kernel spreads new
-  // connections over them, and nothing goes through node:cluster's handle sharing or round-robin.
+  // Workers never ask node:cluster for a listening socket (they get the primary's), so its
+  // round-robin never applies; SCHED_NONE says so.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers = new Set<Worker>();
   const pending = new Map<number, (r: StatsReply) => void>();
@@ -51,9 +53,9 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
   const log = gantry.logger.child({ component: 'cluster' });
   let stopping = false;
 
-  /** The ports this process listens on, by entrypoint: what the workers join (`:0` got its port at start). */
-  let ports: Record<string, number> = {};
-  const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages, ports });
+  /** By entrypoint, the port this process listens on (`:0` got one at start) and how many sockets it sends each worker. */
+  let listeners: ConfigUpdate['listeners'] = {};
+  const update = (): ConfigUpdate => ({ type: 'gantry:config', version: gantry.snapshot.version, messages: gantry.watcher.messages, listeners });
   const send = (w: Worker, msg: ToWorker) => {
     if (w.isConnected()) w.send(msg);
   };
@@ -107,7 +109,11 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     let listening = false;
     w.on('message', (m: unknown) => {
       if (isMessage(m, 'gantry:hello')) {
-        // Certificates and pending challenges first: the worker listens once its configuration is in.
+        // The listening sockets, certificates and pending challenges first: the worker starts
+        // accepting once its configuration and every socket are in.
+        for (const ep of gantry.entrypoints) {
+          for (const server of ep.listeningServers()) if (w.isConnected()) w.send({ type: 'gantry:socket', entrypoint: ep.name } satisfies ListenSocket, server);
+        }
         ready.add(w);
         send(w, certs());
         for (const c of gantry.tls.pendingChallenges()) send(w, { type: 'gantry:challenge', id: 0, kind: c.kind, key: c.key, value: c.value });
@@ -181,7 +187,7 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     await gantry.stop().catch(() => {});
     process.exit(1);
   }
-  ports = Object.fromEntries(gantry.entrypoints.map((e) => [e.name, e.port]));
+  listeners = Object.fromEntries(gantry.entrypoints.map((e) => [e.name, { port: e.port, sockets: e.listeningServers().length }]));
   for (let i = 1; i < config.workers; i++) fork();
   log.info('workers started', { workers: config.workers - 1, processes: config.workers });
 }

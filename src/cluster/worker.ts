@@ -1,13 +1,14 @@
 /**
  * runWorker serves the entrypoints in one worker process of `--workers=N`. It asks the primary for
- * the current configuration and starts listening only once that configuration is live, so a
- * worker never answers 404 for routes the others serve. Signals are the primary's business:
+ * the current configuration and the primary's listening sockets, and starts accepting on them only
+ * once that configuration is live, so a worker never answers 404 for routes the others serve. Signals are the primary's business:
  * workers drain when the primary says so, or when the primary is gone. ACME certificates and
  * challenge answers come from the primary too (the only process that talks to the CA).
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, stopAndExit } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type MetricsReply, type StatsRequest, type WorkerStartFailed } from './messages.js';
+import net from 'node:net';
+import { isMessage, type CertsUpdate, type ChallengeUpdate, type ConfigUpdate, type ListenSocket, type MetricsReply, type StatsRequest, type WorkerStartFailed } from './messages.js';
 
 /** How long a worker waits for the primary's /metrics text before answering 503. */
 const METRICS_TIMEOUT_MS = 5000;
@@ -40,20 +41,48 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
   process.on('SIGTERM', () => {});
   process.on('disconnect', stop);
 
-  process.on('message', (m: unknown) => {
-    if (isMessage<ConfigUpdate>(m, 'gantry:config')) {
+  const fail = (err: Error): void => {
+    gantry.logger.error('worker start failed', { error: err });
+    // The primary decides whether to try again; it needs the cause to say why it gives up.
+    const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: err.message ?? String(err) };
+    if (process.send === undefined) process.exit(1);
+    process.send(failed, () => process.exit(1));
+  };
+  /** The primary's listening sockets received so far, by entrypoint, and what the first configuration said to expect. */
+  const sockets = new Map<string, net.Server[]>();
+  let listeners: ConfigUpdate['listeners'] | null = null;
+  /** startOnceComplete starts serving when the first configuration and every listening socket it announced are in. */
+  const startOnceComplete = (): void => {
+    if (listening || listeners === null) return;
+    const adopted = new Map<string, { port: number; servers: net.Server[] }>();
+    for (const ep of gantry.entrypoints) {
+      const l = listeners[ep.name];
+      // The static configuration is read again by each worker: it may differ from the primary's.
+      if (l === undefined) {
+        listening = true;
+        return fail(new Error(`entrypoint ${ep.name}: the primary does not listen for it (was the static configuration changed after the start?)`));
+      }
+      const got = sockets.get(ep.name) ?? [];
+      if (got.length < l.sockets) return;
+      adopted.set(ep.name, { port: l.port, servers: got });
+    }
+    listening = true;
+    gantry.start(adopted).then(() => process.send?.({ type: 'gantry:listening' })).catch((err: unknown) => fail(err as Error));
+  };
+
+  process.on('message', (m: unknown, handle: unknown) => {
+    if (isMessage<ListenSocket>(m, 'gantry:socket')) {
+      if (handle instanceof net.Server) {
+        const list = sockets.get(m.entrypoint) ?? [];
+        list.push(handle);
+        sockets.set(m.entrypoint, list);
+        startOnceComplete();
+      }
+    } else if (isMessage<ConfigUpdate>(m, 'gantry:config')) {
       gantry.watcher.replaceAll(m.messages);
       process.send?.({ type: 'gantry:applied', version: m.version });
-      if (!listening) {
-        listening = true;
-        gantry.start(m.ports).then(() => process.send?.({ type: 'gantry:listening' })).catch((err) => {
-          gantry.logger.error('worker start failed', { error: err as Error });
-          // The primary decides whether to try again; it needs the cause to say why it gives up.
-          const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: (err as Error).message ?? String(err) };
-          if (process.send === undefined) process.exit(1);
-          process.send(failed, () => process.exit(1));
-        });
-      }
+      listeners ??= m.listeners;
+      startOnceComplete();
     } else if (isMessage<CertsUpdate>(m, 'gantry:certs')) {
       gantry.tls.applyAcmeCertificates(m.acme);
     } else if (isMessage<ChallengeUpdate>(m, 'gantry:challenge')) {

@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 
-/** Listening sockets per entrypoint in each serving process (the primary and every worker of --workers). */
+/** Listening sockets per entrypoint (with --workers, the primary's; its workers accept on them too). */
 export const ACCEPT_SOCKETS = 8;
 
 /** reusePortAvailable: Node offers `reusePort` where the kernel balances connections across sockets. */
@@ -51,7 +51,7 @@ export async function openAcceptSockets(target: net.Server, host: string | undef
       s.on('connection', (socket: net.Socket) => target.emit('connection', socket));
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.listen({ host, port, reusePort: true, exclusive: true }, () => {
+        s.listen({ host, port, reusePort: true }, () => {
           s.off('error', reject);
           resolve();
         });

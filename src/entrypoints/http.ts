@@ -101,8 +101,10 @@ export class HttpEntrypoint implements FastLaneHost {
   #idleWaiters: Array<() => void> = [];
   /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
   #fast = new Set<FastConnection>();
-  /** The listening sockets besides `server` (accept-sockets.ts). */
+  /** The listening sockets besides `server` (accept-sockets.ts), or in a worker all of them (adopt). */
   #acceptSockets: net.Server[] = [];
+  /** A worker's port: that of the primary's sockets it adopted (0: this process listens itself). */
+  #adoptedPort = 0;
   /** Sockets given straight to node:http whose first request has not arrived yet. */
   #freshHttp = new Set<Duplex>();
   /** Client sockets node:http handed over for an upgrade (tunnels, or the answer that declined one). */
@@ -293,22 +295,14 @@ export class HttpEntrypoint implements FastLaneHost {
   }
 
 
-  /**
-   * listen binds the entrypoint's address. `joinPort` (a worker of --workers) is the port the
-   * primary already listens on (the address's own may be 0): the worker binds its own sockets
-   * there with SO_REUSEPORT, so the kernel spreads connections over every process.
-   */
-  async listen(joinPort?: number): Promise<void> {
-    const { host, port: own } = parseListenAddress(this.opts.address);
-    const joining = joinPort !== undefined;
-    const port = joinPort ?? own;
+  /** listen binds the entrypoint's address, with `acceptSockets` sockets where the platform has SO_REUSEPORT. */
+  async listen(): Promise<void> {
+    const { host, port } = parseListenAddress(this.opts.address);
     const sockets = reusePortAvailable ? Math.max(1, this.opts.acceptSockets ?? 1) : 1;
-    // A worker joins a port that is in use by design; anyone else finds it free or fails here.
-    if (sockets > 1 && !joining) await assertPortFree(host, port);
+    if (sockets > 1) await assertPortFree(host, port);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      // exclusive: a worker binds its own socket instead of asking node:cluster's primary for a shared one.
-      this.server.listen({ host, port, reusePort: sockets > 1 || joining, exclusive: true }, () => {
+      this.server.listen({ host, port, reusePort: sockets > 1 }, () => {
         this.server.off('error', reject);
         resolve();
       });
@@ -326,6 +320,29 @@ export class HttpEntrypoint implements FastLaneHost {
     this.#logger.info('entrypoint listening', { address: this.opts.address, port: this.#defaultPort });
   }
 
+  /** listeningServers are the servers whose sockets accept for this entrypoint (the primary sends them to its workers). */
+  listeningServers(): net.Server[] {
+    return [this.server, ...this.#acceptSockets];
+  }
+
+  /**
+   * adopt makes a worker of --workers accept on the primary's listening sockets, received over
+   * IPC, instead of binding its own: every process waits on the same sockets, so a new connection
+   * goes to whichever is free to accept it (SO_REUSEPORT's hash would give a busy process its share
+   * regardless), and what a worker that dies had not accepted stays queued for the others.
+   */
+  adopt(servers: net.Server[], port: number): void {
+    for (const s of servers) {
+      // What node:http gives its own listening socket (Node made this server without options).
+      Object.assign(s, { allowHalfOpen: true, noDelay: true });
+      s.on('connection', (socket: net.Socket) => this.server.emit('connection', socket));
+    }
+    this.#acceptSockets = servers;
+    this.#adoptedPort = port;
+    this.#defaultPort = String(port);
+    this.#logger.info('entrypoint listening', { address: this.opts.address, port: this.#defaultPort, sockets: servers.length });
+  }
+
   /** openConnections counts the connections the entrypoint's sockets accepted that are still open. */
   async openConnections(): Promise<number> {
     let n = 0;
@@ -335,6 +352,7 @@ export class HttpEntrypoint implements FastLaneHost {
 
   /** port is the bound port (useful with :0). */
   get port(): number {
+    if (this.#adoptedPort !== 0) return this.#adoptedPort;
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : 0;
   }
