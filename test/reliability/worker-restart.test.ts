@@ -3,6 +3,7 @@
  * it at once, before any worker is forked. A worker that cannot start (here: the static
  * configuration file it reads when it is forked has become invalid) is not forked again and again
  * forever: the primary backs off, gives up after a few tries and exits non-zero, naming the cause.
+ * So does one whose re-read configuration has an entrypoint the primary has no sockets for.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,36 @@ describe('--workers=2 that cannot start', { timeout: 60000 }, () => {
       assert.equal(code, 1, g.logs());
       assert.ok(gaveUp !== undefined, g.logs());
       assert.match(gaveUp.cause ?? '', /invalid configuration: .*adress/);
+      assert.ok(restarts.length >= 2 && restarts.length <= 4, `${restarts.length} restarts`);
+      const delays = restarts.map((r) => r.inMs ?? 0);
+      assert.ok(delays.every((d, i) => i === 0 || d > delays[i - 1]!), `delays grow: ${delays.join(', ')}`);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker with an entrypoint the primary does not listen for: it fails naming it, and the primary gives up', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
+    const file = path.join(cwd, 'gantry.yaml');
+    fs.writeFileSync(file, 'workers: 2\nentryPoints:\n  web:\n    address: 127.0.0.1:0\napi:\n  address: 127.0.0.1:0\n');
+    try {
+      const g = run([`--configFile=${file}`], cwd);
+      await until(() => g.lines().some((l) => l.msg === 'workers started'), 15_000, 'workers started');
+      await until(() => g.lines().filter((l) => l.msg === 'entrypoint listening').length >= 2, 15_000, 'the worker listening');
+      // The replacement of a worker reads the file again and finds an entrypoint the primary never opened.
+      fs.writeFileSync(file, 'workers: 2\nentryPoints:\n  web:\n    address: 127.0.0.1:0\n  late:\n    address: 127.0.0.1:0\napi:\n  address: 127.0.0.1:0\n');
+      const children = fs.readFileSync(`/proc/${g.proc.pid}/task/${g.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      assert.equal(children.length, 1, `children ${children.join(', ')}`);
+      const started = Date.now();
+      process.kill(children[0]!, 'SIGKILL');
+      const code = await g.exit;
+      const took = Date.now() - started;
+      const restarts = g.lines().filter((l) => l.msg === 'worker exited; starting another');
+      const gaveUp = g.lines().find((l) => l.msg === 'workers keep failing to start; giving up');
+      process.stderr.write(`gave up after ${took} ms and ${restarts.length} restarts, delays ${restarts.map((r) => r.inMs).join(', ')} ms\n`);
+      assert.equal(code, 1, g.logs());
+      assert.ok(gaveUp !== undefined, g.logs());
+      assert.match(gaveUp.cause ?? '', /entrypoint late: the primary does not listen for it/);
       assert.ok(restarts.length >= 2 && restarts.length <= 4, `${restarts.length} restarts`);
       const delays = restarts.map((r) => r.inMs ?? 0);
       assert.ok(delays.every((d, i) => i === 0 || d > delays[i - 1]!), `delays grow: ${delays.join(', ')}`);
