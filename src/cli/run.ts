@@ -6,7 +6,6 @@ import { loadStaticConfig } from '../config/static/index.js';
 import { ConfigError } from '../errors.js';
 import { Gantry, stopAndExit } from '../gantry.js';
 import { canBindPrivilegedPorts } from './privileged-ports.js';
-import type { WorkerStartFailed } from '../cluster/messages.js';
 
 export async function runCommand(argv: string[]): Promise<void> {
   let config;
@@ -19,10 +18,9 @@ export async function runCommand(argv: string[]): Promise<void> {
   let gantry: Gantry;
   try {
     if (config.workers > 1) {
-      // node:cluster and the cluster roles are loaded only for --workers above 1.
-      const { default: cluster } = await import('node:cluster');
-      if (cluster.isPrimary) await (await import('../cluster/primary.js')).runPrimary(config, process.cwd());
-      else await (await import('../cluster/worker.js')).runWorker(config, process.cwd());
+      // node:cluster and the primary are loaded only for --workers above 1; workers run
+      // cluster/worker-main.js, never this command.
+      await (await import('../cluster/primary.js')).runPrimary(config, process.cwd());
       return;
     }
     gantry = new Gantry({ config, cwd: process.cwd() });
@@ -49,19 +47,8 @@ export async function runCommand(argv: string[]): Promise<void> {
   }
 }
 
-/**
- * configErrorExit reports an invalid configuration and exits 1. A worker of --workers (which reads
- * the static configuration again when it is forked) also tells the primary, whose restart policy
- * names the cause when it gives up.
- */
+/** configErrorExit reports an invalid configuration and exits 1. */
 async function configErrorExit(err: ConfigError): Promise<never> {
   process.stderr.write(`gantry: invalid configuration:\n${err.message}\n`);
-  if (process.send !== undefined && (await import('node:cluster')).default.isWorker) {
-    const failed: WorkerStartFailed = { type: 'gantry:start-failed', error: `invalid configuration: ${err.message}` };
-    process.send(failed, () => process.exit(1));
-    // The exit waits for the message to be written; if the channel is gone, exit anyway.
-    setTimeout(() => process.exit(1), 1000);
-    return new Promise<never>(() => {});
-  }
   process.exit(1);
 }

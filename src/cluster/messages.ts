@@ -3,6 +3,7 @@
  * the providers; workers only ever receive whole, versioned sets of provider configurations.
  */
 import type { ConfigMessage } from '../providers/provider.js';
+import type { StaticConfig } from '../config/static/index.js';
 import type { StatsSnapshot } from '../observability/metrics.js';
 import type { ChallengeKind } from '../tls/acme/storage.js';
 import type { PemPair } from '../tls/selfsigned.js';
@@ -16,6 +17,17 @@ export interface ConfigUpdate {
   version: number;
   messages: ConfigMessage[];
   listeners: Record<string, { port: number; sockets: number }>;
+}
+
+/**
+ * Primary → worker, first of all: the static configuration the primary resolved and validated,
+ * and its working directory. A worker never reads files, environment or flags itself, so every
+ * process serves the same static configuration, even after the file changed on disk.
+ */
+export interface StaticConfigUpdate {
+  type: 'gantry:static';
+  config: StaticConfig;
+  cwd: string;
 }
 
 /** Primary → worker, with a net.Server handle: one of the entrypoint's listening sockets, to accept on. */
@@ -110,8 +122,8 @@ export interface MetricsReply {
   error?: string;
 }
 
-export type ToWorker = ConfigUpdate | ListenSocket | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate | MetricsReply;
-export type ToPrimary = WorkerHello | WorkerApplied | WorkerListening | StatsReply | ChallengeAck | MetricsRequest;
+export type ToWorker = StaticConfigUpdate | ConfigUpdate | ListenSocket | ShutdownRequest | StatsRequest | CertsUpdate | ChallengeUpdate | MetricsReply;
+export type ToPrimary = WorkerHello | WorkerStartFailed | WorkerApplied | WorkerListening | StatsReply | ChallengeAck | MetricsRequest;
 
 export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;

@@ -1,7 +1,7 @@
 /**
  * runPrimary runs the primary of `--workers=N`: it is one of the N processes that serve the ports,
  * and providers, the configuration watcher, ACME and the API live here only. It forks N-1 workers
- * and sends each its listening sockets (node:cluster's handle passing, not its port sharing):
+ * and sends each the static configuration it resolved, then its listening sockets (node:cluster's handle passing, not its port sharing):
  * every process accepts on the same sockets, so a new connection goes to whichever is free, and
  * what a worker that dies had not accepted stays queued for the others. After every applied
  * snapshot the primary sends the exact provider configurations it was built from to every worker,
@@ -14,9 +14,10 @@
  * validate, waiting until every worker has acknowledged it — so the CA may reach any worker.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, shutdownBudgetMs, type LocalStats } from '../gantry.js';
-import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type ListenSocket, type MetricsRequest, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
+import { isMessage, type CertsUpdate, type ChallengeAck, type ChallengeUpdate, type ConfigUpdate, type ListenSocket, type MetricsRequest, type StaticConfigUpdate, type StatsReply, type ToWorker, type WorkerApplied, type WorkerStartFailed } from './messages.js';
 import { RestartPolicy } from './restart.js';
 
 /** How long the primary waits for a worker to acknowledge a challenge answer before going on. */
@@ -26,6 +27,8 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
   // Workers never ask node:cluster for a listening socket (they get the primary's), so its
   // round-robin never applies; SCHED_NONE says so.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // A worker runs worker-main.js, not the CLI: it serves the static configuration sent to it.
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
   const workers = new Set<Worker>();
   const pending = new Map<number, (r: StatsReply) => void>();
   let nextId = 1;
@@ -105,6 +108,8 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
   const fork = (): void => {
     const w = cluster.fork();
     workers.add(w);
+    const first: StaticConfigUpdate = { type: 'gantry:static', config, cwd };
+    w.send(first);
     const forkedAt = Date.now();
     let listening = false;
     w.on('message', (m: unknown) => {

@@ -1,5 +1,6 @@
 /**
- * runWorker serves the entrypoints in one worker process of `--workers=N`. It asks the primary for
+ * runWorker serves the entrypoints in one worker process of `--workers=N`, with the static
+ * configuration the primary sent (worker-main.ts). It asks the primary for
  * the current configuration and the primary's listening sockets, and starts accepting on them only
  * once that configuration is live, so a worker never answers 404 for routes the others serve. Signals are the primary's business:
  * workers drain when the primary says so, or when the primary is gone. ACME certificates and
@@ -57,10 +58,10 @@ export async function runWorker(config: StaticConfig, cwd: string): Promise<void
     const adopted = new Map<string, { port: number; servers: net.Server[] }>();
     for (const ep of gantry.entrypoints) {
       const l = listeners[ep.name];
-      // The static configuration is read again by each worker: it may differ from the primary's.
+      // Both sides built their entrypoints from the same static configuration (worker-main.ts).
       if (l === undefined) {
         listening = true;
-        return fail(new Error(`entrypoint ${ep.name}: the primary does not listen for it (was the static configuration changed after the start?)`));
+        return fail(new Error(`entrypoint ${ep.name}: the primary does not listen for it`));
       }
       const got = sockets.get(ep.name) ?? [];
       if (got.length < l.sockets) return;
