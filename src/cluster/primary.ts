@@ -172,7 +172,12 @@ export async function runPrimary(config: StaticConfig, cwd: string): Promise<voi
     if (gantry.api !== null) gantry.api.terminating = true;
     const grace = shutdownBudgetMs(config);
     const exited = [...workers].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
-    for (const w of workers) if (w.isConnected()) w.send({ type: 'gantry:shutdown' });
+    for (const w of workers) {
+      // A worker that has not said hello is still loading: it has accepted nothing and would not
+      // hear the message yet, so it is stopped at once.
+      if (!ready.has(w)) w.process.kill('SIGKILL');
+      else if (w.isConnected()) w.send({ type: 'gantry:shutdown' });
+    }
     const timer = setTimeout(() => {
       for (const w of workers) w.process.kill('SIGKILL');
     }, grace + 5000);

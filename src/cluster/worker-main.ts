@@ -24,7 +24,16 @@ if (process.send === undefined) {
   process.stderr.write('gantry: worker-main runs only as a worker of `gantry run --workers=N`\n');
   process.exit(1);
 }
+// A primary gone while this worker loads leaves nothing to serve for.
+const orphaned = (): never => process.exit(0);
+process.once('disconnect', orphaned);
 process.once('message', (m: unknown) => {
   if (!isMessage<StaticConfigUpdate>(m, 'gantry:static')) return failStart(new Error(`the primary's first message is not the static configuration (${JSON.stringify(m)?.slice(0, 80)})`));
-  import('./worker.js').then((w) => w.runWorker(m.config, m.cwd)).catch(failStart);
+  import('./worker.js')
+    .then((w) => {
+      process.off('disconnect', orphaned);
+      if (!process.connected) return orphaned();
+      return w.runWorker(m.config, m.cwd);
+    })
+    .catch(failStart);
 });

@@ -4,7 +4,8 @@
  * serversTransport.rootCAs removed after the start) is not forked again and again forever: the
  * primary backs off, gives up after a few tries and exits non-zero, naming the cause. Workers serve
  * the static configuration the primary resolved, never the file as it is now: one forked after the
- * file was edited, even made invalid, serves what the primary serves.
+ * file was edited, even made invalid, serves what the primary serves. A SIGTERM that comes while a
+ * worker is still loading stops it at once instead of waiting out the grace period.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,6 +131,41 @@ describe('--workers=2 that cannot start', { timeout: 60000 }, () => {
       assert.equal(await g.exit, 0, g.logs());
     } finally {
       backend.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM while the worker is still loading: the primary stops it and exits 0 at once, leaving no process behind', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-cwd-'));
+    const file = path.join(cwd, 'gantry.yaml');
+    fs.writeFileSync(file, 'workers: 2\nentryPoints:\n  web:\n    address: 127.0.0.1:0\napi:\n  address: 127.0.0.1:0\n');
+    try {
+      const g = run([`--configFile=${file}`], cwd);
+      // The signal goes the moment the primary has forked: the worker is then loading its modules.
+      let sentAt = 0;
+      let worker = 0;
+      const onLog = () => {
+        if (sentAt !== 0 || !g.lines().some((l) => l.msg === 'workers started')) return;
+        worker = Number(fs.readFileSync(`/proc/${g.proc.pid}/task/${g.proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+        sentAt = Date.now();
+        g.proc.kill('SIGTERM');
+      };
+      g.proc.stderr!.on('data', onLog);
+      const code = await g.exit;
+      const took = Date.now() - sentAt;
+      assert.ok(sentAt > 0 && worker > 0, g.logs());
+      assert.equal(code, 0, g.logs());
+      // Measured ~0.1 s; the grace period (10 s) is what a lost shutdown message would wait for.
+      assert.ok(took < 3000, `exited ${took} ms after SIGTERM`);
+      await until(() => {
+        try {
+          process.kill(worker, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 3000, `worker ${worker} gone`);
+    } finally {
       fs.rmSync(cwd, { recursive: true, force: true });
     }
   });
