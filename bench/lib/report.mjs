@@ -112,6 +112,10 @@ export function targets(results) {
   add('GET / 50 conns: CPU µs/req (nginx in the same run)', g50cpu(row), () => null, (v) => `${v[0].toFixed(1)} µs (nginx ${v[1].toFixed(1)})`);
   add('10k host routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-host', 'gantry', 'rps'), (v) => v >= 0.95, x);
   add('10k mixed routers: req/s ≥ 0.95× 1 router', same('routers', 'gantry-10k-mix', 'gantry', 'rps'), (v) => v >= 0.95, x);
+  const lcs = Object.values(results.routers?.liveChange ?? {});
+  const builds = lcs.map((l) => l.buildMedianMs).filter((v) => v != null);
+  add('10k routers: a change compiles and swaps in < 200 ms (buildMs)', builds.length ? Math.max(...builds) : null, (v) => v < 200, (v) => `${v.toFixed(0)} ms`);
+  add('10k routers: a file change served in < 200 ms (write → API, incl. YAML parse)', lcs.length ? Math.max(...lcs.map((l) => l.medianMs)) : null, (v) => v < 200, (v) => `${v.toFixed(0)} ms`);
   const idle = (c) => results['idle-rss']?.rows?.find((r) => r.contestant === c) ?? null;
   add('idle, no routes: one process ≤ 60 MB RSS', idle('gantry-idle-1')?.rssMiB ?? null, (v) => v <= 60, (v) => `${v.toFixed(1)} MiB`);
   add('idle, no routes: default process set ≤ 150 MB (RSS sum)', idle('gantry-idle-default')?.rssMiB ?? null, (v) => v <= 150, (v) => `${v.toFixed(1)} MiB (PSS ${idle('gantry-idle-default').pssMiB.toFixed(1)} MiB, ${idle('gantry-idle-default').processes} processes)`);

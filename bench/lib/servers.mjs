@@ -544,7 +544,8 @@ export class Servers {
       `--entrypoints.web.address=${HOST}:${port}`,
       `--api.address=${HOST}:${api}`,
       `--providers.file.filename=${file}`,
-      '--log.level=ERROR',
+      // The 10k-router ones log each apply (INFO), so the bench can read how long compiling took.
+      `--log.level=${name.startsWith('gantry-10k') ? 'INFO' : 'ERROR'}`,
       `--workers=${workers}`,
       // As many idle upstream connections as nginx (keepalive 256) and Caddy keep: at 256 clients the
       // default 200 closes and re-dials the rest.
