@@ -17,7 +17,10 @@ test('parseConfigText parses YAML and TOML', () => {
 
 test('parseConfigText reports line and column', () => {
   const cases: { desc: string; file: string; text: string; line: number; column: number; match: RegExp }[] = [
-    { desc: 'yaml duplicate key', file: 'd.yaml', text: 'a: 1\nb:\n  c: 2\n  c: 3\n', line: 4, column: 3, match: /unique/ },
+    { desc: 'yaml duplicate key', file: 'd.yaml', text: 'a: 1\nb:\n  c: 2\n  c: 3\n', line: 4, column: 3, match: /unique: "c" is defined twice/ },
+    { desc: 'yaml duplicate key in a flow map', file: 'd.yaml', text: 'r:\n  a: { rule: x, service: s, rule: y }\n', line: 2, column: 29, match: /"rule" is defined twice/ },
+    { desc: 'yaml duplicate key spelled as a number and a string', file: 'd.yaml', text: 'm:\n  1: a\n  "1": b\n', line: 3, column: 3, match: /"1" is defined twice/ },
+    { desc: 'yaml duplicate top-level key after nested maps', file: 'd.yaml', text: 'http:\n  routers: {}\ntcp: {}\nhttp: {}\n', line: 4, column: 1, match: /"http" is defined twice/ },
     { desc: 'yaml bad indentation', file: 'd.yaml', text: 'a:\n  b: 1\n c: 2\n', line: 3, column: 1, match: /./ },
     { desc: 'yaml unclosed quote', file: 'd.yml', text: 'a: 1\nb: "x\n', line: 3, column: 1, match: /./ },
     { desc: 'toml bad value', file: 'd.toml', text: 'a = 1\nb = [\n', line: 3, column: 1, match: /./ },
