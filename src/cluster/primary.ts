@@ -1,12 +1,13 @@
 /**
  * runPrimary runs the primary of `--workers=N`: it is one of the N processes that serve the ports,
  * and providers, the configuration watcher, ACME and the API live here only. It forks N-1 workers
- * and sends each the static configuration it resolved, then its listening sockets (node:cluster's handle passing, not its port sharing):
- * every process accepts on the same sockets, so a new connection goes to whichever is free, and
- * what a worker that dies had not accepted stays queued for the others. After every applied
- * snapshot the primary sends the exact provider configurations it was built from to every worker,
- * which compiles and swaps its own snapshot at once. A worker that dies is replaced. Serving in
- * the primary saves a whole Node process: on 2 cores, 2 processes rather than 3.
+ * and sends each the static configuration it resolved, then its listening sockets (node:cluster's
+ * handle passing, not its port sharing): every process accepts on the same sockets, so a new
+ * connection goes to whichever is free, and what a worker that dies had not accepted stays queued
+ * for the others. After every applied snapshot the primary sends the exact provider configurations
+ * it was built from to every worker, which compiles and swaps its own snapshot at once. A worker
+ * that dies is replaced. Serving in the primary saves a whole Node process: on 2 cores, 2
+ * processes rather than 3.
  *
  * ACME runs here only: the primary is the one process that talks to the CA. It sends every
  * certificate its resolvers hold to the workers (`gantry:certs`, the whole set on each change and

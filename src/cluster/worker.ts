@@ -1,10 +1,11 @@
 /**
  * runWorker serves the entrypoints in one worker process of `--workers=N`, with the static
- * configuration the primary sent (worker-main.ts). It asks the primary for
- * the current configuration and the primary's listening sockets, and starts accepting on them only
- * once that configuration is live, so a worker never answers 404 for routes the others serve. Signals are the primary's business:
- * workers drain when the primary says so, or when the primary is gone. ACME certificates and
- * challenge answers come from the primary too (the only process that talks to the CA).
+ * configuration the primary sent (worker-main.ts). It asks the primary for the current
+ * configuration and the primary's listening sockets, and starts accepting on them only once that
+ * configuration is live, so a worker never answers 404 for routes the others serve. Signals are
+ * the primary's business: workers drain when the primary says so, or when the primary is gone.
+ * ACME certificates and challenge answers come from the primary too (the only process that talks
+ * to the CA).
  */
 import type { StaticConfig } from '../config/static/index.js';
 import { Gantry, stopAndExit } from '../gantry.js';
