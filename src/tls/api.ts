@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { LoadedCertificate } from './certificate.js';
 import type { CertificateInfo } from './manager.js';
 import type { TlsRuntime } from './runtime.js';
+import { compareOrdinal } from '../ordinal.js';
 
 export interface CertificateView {
   domains: { main: string; sans: string[] };
@@ -77,7 +78,7 @@ export function certificatesRoute(tls: TlsRuntime): ApiRoute {
       return true;
     }
     const list = (tls.certificates?.list() ?? []).map(certificateView);
-    list.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.domains.main.localeCompare(b.domains.main));
+    list.sort((a, b) => compareOrdinal(a.notAfter, b.notAfter) || compareOrdinal(a.domains.main, b.domains.main));
     json(res, 200, list);
     return true;
   };

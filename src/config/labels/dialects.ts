@@ -8,6 +8,7 @@
  */
 import type { ProviderError } from '../../providers/provider.js';
 import type { DynamicConfig } from '../dynamic/schema.js';
+import { compareOrdinal } from '../../ordinal.js';
 
 export interface DialectResult {
   config: DynamicConfig;
@@ -122,7 +123,7 @@ export function traefikV1(labels: Record<string, string>, defaultName: string): 
   // With segments, the unsegmented labels make a pair of their own only if they give a rule or a port.
   const baseUsed = Object.keys(base).some((k) => /^traefik\.(frontend\.rule|port)$/i.test(k));
   const results = baseUsed ? [traefikV1Segment(base, defaultName)] : [];
-  for (const [seg, segLabels] of [...segments].sort(([a], [b]) => a.localeCompare(b))) results.push(traefikV1Segment(segLabels, `${backend}-${seg}`));
+  for (const [seg, segLabels] of [...segments].sort(([a], [b]) => compareOrdinal(a, b))) results.push(traefikV1Segment(segLabels, `${backend}-${seg}`));
   return { config: union(results.map((r) => r.config)), errors: results.flatMap((r) => r.errors) };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Problem, TextEntry } from './tree.js';
 import { nodeAt, type SchemaNode } from './zodtree.js';
+import { compareOrdinal } from '../../ordinal.js';
 
 export const ENV_PREFIX = 'GANTRY_';
 
@@ -55,5 +56,5 @@ export function envEntries(env: NodeJS.ProcessEnv): TextEntry[] {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
     entries.push({ segments: name.slice(ENV_PREFIX.length).split('_'), value, origin: 'env', envName: name });
   }
-  return entries.sort((a, b) => a.envName!.localeCompare(b.envName!));
+  return entries.sort((a, b) => compareOrdinal(a.envName!, b.envName!));
 }

@@ -10,6 +10,7 @@ import { containerAddress, portBinding } from './address.js';
 import type { LabelPredicate } from './constraints.js';
 import { mergeConfigs, type SourcedConfig } from './merge.js';
 import type { ContainerInspect } from './types.js';
+import { compareOrdinal } from '../../ordinal.js';
 
 export interface BuildOptions {
   exposedByDefault?: boolean;
@@ -77,7 +78,7 @@ export function buildDockerConfig(containers: Iterable<ContainerInspect>, opts: 
   const parts: SourcedConfig[] = [];
   const errors: ProviderError[] = [];
   const skipped: { name: string; reason: string }[] = [];
-  const sorted = [...containers].sort((a, b) => containerName(a).localeCompare(containerName(b)));
+  const sorted = [...containers].sort((a, b) => compareOrdinal(containerName(a), containerName(b)));
   for (const c of sorted) {
     const name = containerName(c);
     const source = `container ${name}`;

@@ -21,6 +21,7 @@ import type { LabelPredicate } from '../docker/constraints.js';
 import { mergeConfigs, type SourcedConfig } from '../docker/merge.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../docker/types.js';
 import type { ProviderError } from '../provider.js';
+import { compareOrdinal } from '../../ordinal.js';
 
 export interface SwarmBuildOptions {
   exposedByDefault?: boolean;
@@ -86,7 +87,7 @@ export function buildSwarmConfig(
     byService.set(t.ServiceID, list);
   }
   const nodeAddr = new Map(nodes.map((n) => [n.ID, n.Status?.Addr]));
-  const sorted = [...services].sort((a, b) => (a.Spec?.Name ?? a.ID).localeCompare(b.Spec?.Name ?? b.ID));
+  const sorted = [...services].sort((a, b) => compareOrdinal(a.Spec?.Name ?? a.ID, b.Spec?.Name ?? b.ID));
   for (const svc of sorted) {
     const name = svc.Spec?.Name ?? svc.ID;
     const source = `service ${name}`;
