@@ -32,6 +32,7 @@ import { RestProvider, restRoutes } from './providers/rest/index.js';
 import { TlsRuntime } from './tls/runtime.js';
 import { certificatesRoute, trackCertificateExpiry } from './tls/api.js';
 import { Readiness } from './api/readiness.js';
+import { startIdleTrim, type IdleTrim } from './idle-trim.js';
 import './middlewares/index.js';
 
 /**
@@ -76,6 +77,7 @@ export class Gantry {
   /** Traffic counters for /metrics and the dashboard; null when neither the API nor metrics are on. */
   readonly metrics: Metrics | null;
   #stopping: Promise<void> | null = null;
+  #idleTrim: IdleTrim | null = null;
   /** What /ping reports: ready once every provider's first configuration is applied and served. */
   readonly readiness: Readiness;
 
@@ -238,6 +240,8 @@ export class Gantry {
       this.api.addRoute(certificatesRoute(this.tls));
       await this.api.listen();
     }
+    // A process that has gone quiet gives back the young generation that start-up grew (idle-trim.ts).
+    this.#idleTrim = startIdleTrim();
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
   }
 
@@ -335,6 +339,7 @@ export class Gantry {
   }
 
   async #stop(): Promise<void> {
+    this.#idleTrim?.stop();
     const grace = this.config.lifecycle.graceTimeout;
     if (this.api !== null) this.api.terminating = true;
     const lifeCycle = (name: string) => this.config.entryPoints[name]?.transport.lifeCycle;

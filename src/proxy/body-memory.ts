@@ -18,12 +18,9 @@
  * BODY_BYTES_FORCE_COLLECTION (4 MiB) — fewer, larger collections (64 KiB bodies: p99 from ~4× nginx's
  * to 1.2–1.8× in the same runs) while a 1 GB body still grows the process by 1–3.5 MiB.
  *
- * `--expose-gc` is switched on from here so that Gantry needs no Node flag to run; if this Node
- * build does not honour it, relaying works as before. The gc function is made on first use: it
- * costs a vm context, which a proxy that never relays a body should not carry.
+ * The collector comes from gc.ts; if this Node build does not offer one, relaying works as before.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { collector, type GcFunction } from '../gc.js';
 
 /** Relayed body bytes after which a young-generation collection is due. */
 export const BODY_BYTES_PER_COLLECTION = 1 << 20;
@@ -31,14 +28,6 @@ export const BODY_BYTES_PER_COLLECTION = 1 << 20;
 export const BODY_BYTES_FORCE_COLLECTION = 4 << 20;
 /** Least time between two forced collections while under BODY_BYTES_FORCE_COLLECTION. */
 export const MIN_COLLECTION_INTERVAL_MS = 10;
-
-type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
-
-function exposeGc(): GcFunction | null {
-  v8.setFlagsFromString('--expose-gc');
-  const fn: unknown = vm.runInNewContext('typeof gc === "function" ? gc : null');
-  return typeof fn === 'function' ? (fn as GcFunction) : null;
-}
 
 let gc: GcFunction | null | undefined;
 const minor = { type: 'minor' } as const;
@@ -53,6 +42,6 @@ export function bodyBytesRelayed(n: number): void {
   if (relayed < BODY_BYTES_FORCE_COLLECTION && now - lastCollection < MIN_COLLECTION_INTERVAL_MS) return;
   relayed = 0;
   lastCollection = now;
-  if (gc === undefined) gc = exposeGc();
+  if (gc === undefined) gc = collector();
   if (gc !== null) gc(minor);
 }
