@@ -241,7 +241,9 @@ export class Gantry {
       await this.api.listen();
     }
     // A process that has gone quiet gives back the young generation that start-up grew (idle-trim.ts).
-    this.#idleTrim = startIdleTrim();
+    this.#idleTrim = startIdleTrim({
+      onTrim: (before, after) => this.logger.debug('idle trim: young generation given back', { beforeMiB: mib(before), afterMiB: mib(after) }),
+    });
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
   }
 
@@ -363,6 +365,8 @@ export class Gantry {
     this.logger.info('stopped');
   }
 }
+
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
 /** The service (and router) name of Gantry's own /metrics, as Traefik names it. */
 const PROMETHEUS_INTERNAL = 'prometheus@internal';

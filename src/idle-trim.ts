@@ -23,6 +23,8 @@ export interface IdleTrimOptions {
   readonly maxUtilization?: number;
   /** Young-generation memory below which a collection is not worth its pause. */
   readonly minYoungBytes?: number;
+  /** Called after each collection with the young generation's bytes before and after. */
+  readonly onTrim?: (beforeBytes: number, afterBytes: number) => void;
 }
 
 export interface IdleTrim {
@@ -57,11 +59,13 @@ export function startIdleTrim(opts: IdleTrimOptions = {}): IdleTrim {
     }
     if (!armed) return;
     armed = false;
-    if (youngGenerationBytes() < minYoungBytes) return;
+    const before = youngGenerationBytes();
+    if (before < minYoungBytes) return;
     const gc = collector();
     if (gc === null) return;
     gc({ type: 'major', execution: 'sync' });
     trims++;
+    opts.onTrim?.(before, youngGenerationBytes());
   }, intervalMs);
   timer.unref();
   return {

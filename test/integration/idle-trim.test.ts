@@ -1,0 +1,27 @@
+/**
+ * Idle trim through `gantry run`: a process with nothing to route goes quiet after start-up and,
+ * within two 5 s intervals, runs one collection that gives back the young generation start-up grew
+ * (src/idle-trim.ts). Read from its DEBUG log line. Ports: :0.
+ *
+ *   npx tsc -p tsconfig.json && node --test dist/test/integration/idle-trim.test.js
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startGantry, tempDir } from '../helpers/gantry.js';
+
+test('a quiet gantry gives back its young generation once', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.cleanup());
+  const file = path.join(tmp.dir, 'empty.yaml');
+  fs.writeFileSync(file, 'http: {}\n');
+  const g = await startGantry(['--entrypoints.web.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`, '--log.level=DEBUG']);
+  t.after(() => g.stop());
+  // The first quiet interval after start-up is at 5 s, or at 10 s when start-up spilled into the first.
+  const line = await g.waitForLog((l) => l.msg === 'idle trim: young generation given back', 30_000);
+  const before = Number(line['beforeMiB']);
+  const after = Number(line['afterMiB']);
+  assert.ok(before >= 4, `before ${before} MiB`);
+  assert.ok(after <= 2, `after ${after} MiB (before ${before})`);
+});
