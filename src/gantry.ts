@@ -242,7 +242,7 @@ export class Gantry {
     }
     // A process that has gone quiet gives back the young generation that start-up grew (idle-trim.ts).
     this.#idleTrim = startIdleTrim({
-      onTrim: (before, after) => this.logger.debug('idle trim: young generation given back', { beforeMiB: mib(before), afterMiB: mib(after) }),
+      onTrim: (before, after) => this.logger.debug('idle trim: collected', { beforeMiB: mib(before), afterMiB: mib(after) }),
     });
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
   }

@@ -19,7 +19,7 @@ function spin(ms: number): void {
   while (performance.now() < end);
 }
 
-test('idle trim: a quiet process gives back its young generation once per quiet period', async () => {
+test('idle trim: a quiet process gives back its young generation and stops once it is given back', async () => {
   growYoungGeneration();
   const before = youngGenerationBytes();
   assert.ok(before >= 8 * MiB, `young generation grew to ${before} bytes`);
@@ -27,14 +27,16 @@ test('idle trim: a quiet process gives back its young generation once per quiet 
   await sleep(1000);
   const trim = startIdleTrim({ intervalMs: 400, maxUtilization: 0.5, minYoungBytes: 4 * MiB });
   try {
-    await sleep(1000);
-    assert.equal(trim.trims, 1);
+    // A collection may run too soon after the allocations for V8 to shrink; the next ones retry.
+    await sleep(1300);
+    assert.ok(trim.trims >= 1 && trim.trims <= 3, `${trim.trims} collections`);
     const after = youngGenerationBytes();
     assert.ok(after <= 2 * MiB, `young generation ${after} bytes after the trim (before: ${before})`);
-    // Still quiet: no second collection.
+    const n = trim.trims;
+    // Still quiet and given back: no further collection.
     await sleep(900);
-    assert.equal(trim.trims, 1);
-    // Busy intervals grow it again and re-arm; the next quiet one collects again.
+    assert.equal(trim.trims, n);
+    // Busy intervals grow it again and re-arm; the next quiet ones collect again (at most 3 times).
     const end = Date.now() + 900;
     while (Date.now() < end) {
       growYoungGeneration();
@@ -42,8 +44,9 @@ test('idle trim: a quiet process gives back its young generation once per quiet 
       await sleep(1);
     }
     assert.ok(youngGenerationBytes() >= 4 * MiB);
-    await sleep(1000);
-    assert.equal(trim.trims, 2);
+    await sleep(1700);
+    assert.ok(trim.trims > n && trim.trims <= n + 3, `${trim.trims - n} collections after the busy period`);
+    assert.ok(youngGenerationBytes() <= 2 * MiB);
   } finally {
     trim.stop();
   }

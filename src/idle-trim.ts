@@ -10,7 +10,8 @@
  * runs one collection if the young generation holds at least `minYoungBytes`. Under steady load
  * nothing is collected, and a quiet process is collected once, not every interval. (V8 shrinks the
  * young generation in a full collection only when little was allocated recently: measured, a
- * collection 100 ms after a burst kept it, one 1 s after gave it back; the interval is 5 s.)
+ * collection 100 ms after a burst kept it, one 1 s after gave it back. So when a collection did not
+ * shrink it, the next quiet intervals try again, up to MAX_ATTEMPTS.)
  */
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -34,6 +35,8 @@ export interface IdleTrim {
 }
 
 const MiB = 1024 * 1024;
+/** Collections per quiet period when V8 keeps the young generation after one. */
+const MAX_ATTEMPTS = 3;
 
 /** youngGenerationBytes is the memory the young generation holds (V8's `new_space`, physical). */
 export function youngGenerationBytes(): number {
@@ -48,6 +51,7 @@ export function startIdleTrim(opts: IdleTrimOptions = {}): IdleTrim {
   // Start-up was busy: the first quiet interval may collect.
   let armed = true;
   let trims = 0;
+  let attempts = 0;
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
@@ -55,17 +59,28 @@ export function startIdleTrim(opts: IdleTrimOptions = {}): IdleTrim {
     last = now;
     if (busy) {
       armed = true;
+      attempts = 0;
       return;
     }
     if (!armed) return;
-    armed = false;
     const before = youngGenerationBytes();
-    if (before < minYoungBytes) return;
+    if (before < minYoungBytes || attempts >= MAX_ATTEMPTS) {
+      armed = false;
+      attempts = 0;
+      return;
+    }
     const gc = collector();
     if (gc === null) return;
     gc({ type: 'major', execution: 'sync' });
     trims++;
-    opts.onTrim?.(before, youngGenerationBytes());
+    attempts++;
+    const after = youngGenerationBytes();
+    opts.onTrim?.(before, after);
+    // V8 kept it (allocations too recent for its heuristic): the next quiet interval tries again.
+    if (after < minYoungBytes) {
+      armed = false;
+      attempts = 0;
+    }
   }, intervalMs);
   timer.unref();
   return {

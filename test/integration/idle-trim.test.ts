@@ -18,8 +18,9 @@ test('a quiet gantry gives back its young generation once', async (t) => {
   fs.writeFileSync(file, 'http: {}\n');
   const g = await startGantry(['--entrypoints.web.address=127.0.0.1:0', '--api.address=127.0.0.1:0', `--providers.file.filename=${file}`, '--log.level=DEBUG']);
   t.after(() => g.stop());
-  // The first quiet interval after start-up is at 5 s, or at 10 s when start-up spilled into the first.
-  const line = await g.waitForLog((l) => l.msg === 'idle trim: young generation given back', 30_000);
+  // Quiet intervals end every 5 s; V8 may keep the young generation at the first collection, and
+  // the trim then tries again at the next ones (up to 3).
+  const line = await g.waitForLog((l) => l.msg === 'idle trim: collected' && Number(l['afterMiB']) <= 2, 30_000);
   const before = Number(line['beforeMiB']);
   const after = Number(line['afterMiB']);
   assert.ok(before >= 4, `before ${before} MiB`);
