@@ -6,6 +6,7 @@
  */
 import type { ConfigMessage } from '../providers/provider.js';
 import type { Logger } from '../observability/logger.js';
+import { rotateRuleMemos } from '../router/index.js';
 import { compileSnapshot, type CompileDeps } from './compile.js';
 import { emptyMerged, mergeConfigs } from './merge.js';
 import type { Snapshot, SnapshotResources } from './snapshot.js';
@@ -103,6 +104,8 @@ export class ConfigWatcher {
     const key = JSON.stringify(messages);
     if (key === this.#lastKey) return this.#current;
     const started = performance.now();
+    // Rules this apply meets again are reused; the ones only the apply before used are dropped.
+    rotateRuleMemos();
     let next: Snapshot;
     try {
       next = compileSnapshot(mergeConfigs(messages), this.#version + 1, this.#deps);

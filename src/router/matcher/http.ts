@@ -4,6 +4,7 @@
  */
 import { RuleSyntaxError } from '../../errors.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
+import { RuleMemo } from '../rule/memo.js';
 import { compileGoRegexp, GoRegexpError, literalPrefix, type GoRegexp } from '../../regexp/index.js';
 import {
   ClientIPLeaf,
@@ -188,7 +189,12 @@ export interface CompiledRule<R = MatchRequest> {
 
 /** compileHttpRule parses and compiles an HTTP rule; it throws RuleSyntaxError. */
 export function compileHttpRule(rule: string): CompiledRule<MatchRequest> {
+  return compiledHttpRules.get(rule);
+}
+
+// A compiled rule holds no per-request or per-snapshot state, so one serves every snapshot (memo.ts).
+const compiledHttpRules = new RuleMemo((rule): CompiledRule<MatchRequest> => {
   const tree = parseRule(rule, 'http');
   return new TreeRule<MatchRequest>(rule, tree, build(tree), requiredHosts(tree), requiredPathPrefixes(tree));
-}
+});
 

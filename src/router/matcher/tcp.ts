@@ -4,6 +4,7 @@
 import { RuleSyntaxError } from '../../errors.js';
 import type { GoRegexp } from '../../regexp/index.js';
 import { formatMatcher, parseRule, type MatcherNode, type RuleNode } from '../rule/parser.js';
+import { RuleMemo } from '../rule/memo.js';
 import type { CompiledRule } from './http.js';
 import { ipArg, regexpArg } from './http.js';
 import { IPChecker, parseClientAddr } from './ip.js';
@@ -188,6 +189,10 @@ export function tcpPriorityOfTree(rule: string, tree: RuleNode): number {
 
 /** compileTcpRule parses and compiles a TCP rule; it throws RuleSyntaxError. */
 export function compileTcpRule(rule: string): CompiledRule<MatchTcpRequest> {
+  return compiledTcpRules.get(rule);
+}
+
+const compiledTcpRules = new RuleMemo((rule): CompiledRule<MatchTcpRequest> => {
   const tree = parseRule(rule, 'tcp');
   return new TreeRule<MatchTcpRequest>(rule, tree, build(tree), requiredSNIs(tree));
-}
+});
