@@ -17,7 +17,7 @@ import type {
   TlsOptionsSchemaConfig,
 } from '../config/dynamic/schema.js';
 import type { ServersTransportSchemaConfig, TcpServersTransportConfig, TlsStoreConfig } from '../config/dynamic/transports.js';
-import { canonicalConfig, validateDynamic } from '../config/dynamic/validate.js';
+import { canonicalConfig, deepFreeze, validateDynamic, ValidationMemo } from '../config/dynamic/validate.js';
 import { didYouMean } from '../config/suggest.js';
 import type { ConfigMessage, ProviderError } from '../providers/provider.js';
 
@@ -75,14 +75,49 @@ export function emptyMerged(): MergedConfig {
   };
 }
 
+/**
+ * What the last merges built for one provider: its validation outcomes, and by valid element the
+ * qualified copy made from it. Keyed by the valid object itself, that copy lives as long as the
+ * validation memo keeps the element.
+ */
+interface ProviderMemo {
+  readonly validation: ValidationMemo;
+  readonly built: WeakMap<object, unknown>;
+}
+
+/**
+ * MergeMemo carries, per provider, what the last merge built. An element that did not change
+ * keeps the same valid object (ValidationMemo), so its qualified copy is reused instead of cloned
+ * and qualified again. Those copies are deeply frozen, since the next snapshots share them. The
+ * watcher keeps one memo.
+ */
+export class MergeMemo {
+  readonly #providers = new Map<string, ProviderMemo>();
+
+  /** of returns the provider's memo (made on first use). */
+  of(provider: string): ProviderMemo {
+    let m = this.#providers.get(provider);
+    if (m === undefined) this.#providers.set(provider, (m = { validation: new ValidationMemo(), built: new WeakMap() }));
+    return m;
+  }
+
+  /** retain forgets the providers that were not in the last merge. */
+  retain(providers: ReadonlySet<string>): void {
+    for (const p of this.#providers.keys()) if (!providers.has(p)) this.#providers.delete(p);
+  }
+}
+
 /** mergeConfigs validates each provider's configuration and merges them, qualified. */
-export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
+export function mergeConfigs(messages: Iterable<ConfigMessage>, memo: MergeMemo | null = null): MergedConfig {
   const merged = emptyMerged();
   const defaultStoreFrom: string[] = [];
+  const seenProviders = new Set<string>();
   for (const msg of messages) {
     const p = msg.provider;
+    seenProviders.add(p);
+    const mine = memo?.of(p) ?? null;
     const raw = (canonicalConfig(msg.config ?? {}) ?? {}) as DynamicConfig;
-    const { config: valid, errors } = validateDynamic(raw);
+    const { config: valid, errors } = validateDynamic(raw, { canonical: true, ...(mine === null ? {} : { memo: mine.validation }) });
     const errorsByPath = new Map<string, string[]>();
     for (const e of errors) {
       const list = errorsByPath.get(e.path) ?? [];
@@ -92,12 +127,22 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     const take = <C>(section: 'http' | 'tcp', kind: string, target: Map<string, Element<C>>, fix: (c: C) => C) => {
       const rawSection = (raw as Record<string, Record<string, Record<string, unknown> | undefined> | undefined>)[section]?.[kind] ?? {};
       const validSection = ((valid as unknown as Record<string, Record<string, Record<string, C>> | undefined>)[section]?.[kind] ?? {}) as Record<string, C>;
-      const names = new Set([...Object.keys(rawSection), ...Object.keys(validSection)]);
-      for (const bare of names) {
+      // Valid elements are validated raw ones (validateDynamic keeps their names), so the raw names cover both.
+      for (const bare of Object.keys(rawSection)) {
         const name = qualify(bare, p);
         const errs = errorsByPath.get(`${section}.${kind}.${bare}`) ?? [];
         const c = validSection[bare];
-        const el: Element<C> = { name, provider: p, config: c !== undefined && errs.length === 0 ? fix(structuredClone(c)) : null, raw: rawSection[bare], errors: [...errs] };
+        let config: C | null = null;
+        if (c !== undefined && errs.length === 0) {
+          const key = typeof c === 'object' && c !== null ? (c as object) : null;
+          const built = mine !== null && key !== null ? mine.built : null;
+          config = key === null ? null : ((built?.get(key) as C | undefined) ?? null);
+          if (config === null) {
+            config = deepFreeze(fix(structuredClone(c)));
+            if (key !== null) built?.set(key, config);
+          }
+        }
+        const el: Element<C> = { name, provider: p, config, raw: rawSection[bare], errors: [...errs] };
         if (el.config === null && el.errors.length === 0) el.errors.push(`${section}.${kind}.${bare}: invalid`);
         const existing = target.get(name);
         if (existing !== undefined) {
@@ -142,6 +187,7 @@ export function mergeConfigs(messages: Iterable<ConfigMessage>): MergedConfig {
     merged.tls.store = null;
     for (const provider of defaultStoreFrom) merged.providerErrors.push({ provider, path: 'tls.stores.default', message: `tls.stores.default: defined by several providers (${defaultStoreFrom.join(', ')}); none applies` });
   }
+  memo?.retain(seenProviders);
   applyProfiles(merged);
   return merged;
 }

@@ -8,7 +8,7 @@ import type { ConfigMessage } from '../providers/provider.js';
 import type { Logger } from '../observability/logger.js';
 import { rotateRuleMemos } from '../router/index.js';
 import { compileSnapshot, type CompileDeps } from './compile.js';
-import { emptyMerged, mergeConfigs } from './merge.js';
+import { emptyMerged, MergeMemo, mergeConfigs } from './merge.js';
 import type { Snapshot, SnapshotResources } from './snapshot.js';
 
 export interface WatcherOptions {
@@ -38,6 +38,8 @@ export class ConfigWatcher {
   #timer: NodeJS.Timeout | null = null;
   #lastApply = 0;
   #listeners: SnapshotListener[] = [];
+  /** What the last merge validated and built, reused for the elements that did not change. */
+  readonly #memo = new MergeMemo();
   readonly stats: ReloadStats = { success: 0, failure: 0, lastSuccessMs: 0, lastFailureMs: 0 };
 
   constructor(deps: CompileDeps, opts: WatcherOptions) {
@@ -108,7 +110,7 @@ export class ConfigWatcher {
     rotateRuleMemos();
     let next: Snapshot;
     try {
-      next = compileSnapshot(mergeConfigs(messages), this.#version + 1, this.#deps);
+      next = compileSnapshot(mergeConfigs(messages, this.#memo), this.#version + 1, this.#deps);
     } catch (err) {
       this.stats.failure++;
       this.stats.lastFailureMs = Date.now();

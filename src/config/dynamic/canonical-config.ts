@@ -52,13 +52,25 @@ export function canonicalDynamic(config: unknown, sections: Readonly<Record<stri
         continue;
       }
       if (!isObj(elements)) continue;
-      const out: Obj = {};
-      for (const [el, def] of Object.entries(elements)) {
-        if (path === 'http.middlewares') out[el] = canonicalMiddleware(def, chain);
-        else if (path === 'tcp.middlewares') out[el] = canonicalTcpMiddleware(def);
-        else out[el] = ELEMENTS[path] !== undefined ? canonicalize(ELEMENTS[path], def) : def;
+      // The elements are copied only from the first one that changes: 10,000 routers written
+      // canonically are kept as the provider gave them.
+      const names = Object.keys(elements);
+      let out: Obj | null = null;
+      for (let i = 0; i < names.length; i++) {
+        const el = names[i]!;
+        const def = elements[el];
+        let c: unknown;
+        if (path === 'http.middlewares') c = canonicalMiddleware(def, chain);
+        else if (path === 'tcp.middlewares') c = canonicalTcpMiddleware(def);
+        else c = ELEMENTS[path] !== undefined ? canonicalize(ELEMENTS[path], def) : def;
+        if (out === null) {
+          if (c === def) continue;
+          out = {};
+          for (let j = 0; j < i; j++) out[names[j]!] = elements[names[j]!];
+        }
+        out[el] = c;
       }
-      section[kind] = out;
+      section[kind] = out ?? elements;
     }
     top[name] = section;
   }

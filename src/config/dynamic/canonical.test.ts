@@ -58,3 +58,31 @@ test('validateDynamic accepts Traefik case-insensitive names and still refuses u
   // The raw view the watcher keeps for the API uses the same spelling.
   assert.ok(((canonicalConfig(raw) as { http: { routers: object } }).http.routers as Record<string, unknown>).r);
 });
+
+test('canonicalize shares what needs no change and copies only the objects and lists that change', () => {
+  const servers = [{ url: 'http://a' }, { url: 'http://b', weight: 2 }];
+  const canonical = { loadBalancer: { servers, passHostHeader: true }, names: ['x'] };
+  assert.equal(canonicalize(schema, canonical), canonical, 'a canonical value is returned as it is');
+  const input = { loadBalancer: { servers: [{ url: 'http://a' }, { url: 'http://b', weight: '2' }], passHostHeader: true }, names: ['x'] };
+  const before = structuredClone(input);
+  const out = canonicalize(schema, input) as typeof canonical;
+  assert.deepEqual(out, { loadBalancer: { servers: [{ url: 'http://a' }, { url: 'http://b', weight: 2 }], passHostHeader: true }, names: ['x'] });
+  assert.deepEqual(input, before, 'the input is not modified');
+  assert.notEqual(out, input);
+  assert.notEqual(out.loadBalancer.servers, input.loadBalancer.servers, 'the list with a change is copied');
+  assert.equal(out.loadBalancer.servers[0], input.loadBalancer.servers[0], 'its unchanged element is shared');
+  assert.equal(out.names, input.names, 'an unchanged sibling is shared');
+});
+
+test('canonicalConfig keeps canonically written elements as the provider gave them', () => {
+  const a = { rule: 'Host(`a`)', service: 's', entryPoints: ['web'] };
+  const b = { Rule: 'Host(`b`)', service: 's' };
+  const raw = { http: { routers: { a, b }, services: { s: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } } } };
+  const out = canonicalConfig(raw) as { http: { routers: Record<string, unknown> } };
+  assert.equal(out.http.routers.a, a);
+  assert.deepEqual(out.http.routers.b, { rule: 'Host(`b`)', service: 's' });
+  assert.deepEqual(Object.keys(out.http.routers), ['a', 'b'], 'the order of elements is kept');
+  assert.deepEqual(b, { Rule: 'Host(`b`)', service: 's' }, 'the input is not modified');
+  const all = { http: { routers: { a } } };
+  assert.equal((canonicalConfig(all) as typeof all).http.routers, all.http.routers, 'a section with no change is kept whole');
+});

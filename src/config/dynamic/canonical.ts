@@ -9,7 +9,8 @@
  *
  * Only spellings are changed: a name that matches no option stays as written, so validation still
  * refuses it with "did you mean". User-chosen names (routers, services, header names) are never
- * touched. The input is not modified; a new value is returned.
+ * touched. The input is not modified: what needs no change is returned as it is (shared), and
+ * only objects and lists with a change are copied.
  */
 import type { z } from 'zod';
 import { defOf, wrapped, type ZodDef } from '../zod-def.js';
@@ -62,12 +63,44 @@ export function canonicalKey(key: string, names: Iterable<string>): string | nul
  * also present as written is left alone (the duplicate is then reported as unknown).
  */
 export function renameKeys(obj: Obj, names: readonly string[]): Obj {
+  return renameKeysWith(obj, keyIndex(names));
+}
+
+/** KeyIndex answers canonicalKey for one list of names without a scan per key. */
+interface KeyIndex {
+  exact: ReadonlySet<string>;
+  /** Lower-cased name → the first name with that spelling. */
+  folded: ReadonlyMap<string, string>;
+}
+
+function keyIndex(names: Iterable<string>): KeyIndex {
+  const exact = new Set<string>();
+  const folded = new Map<string, string>();
+  for (const n of names) {
+    exact.add(n);
+    const lower = n.toLowerCase();
+    if (!folded.has(lower)) folded.set(lower, n);
+  }
+  return { exact, folded };
+}
+
+function renameKeysWith(obj: Obj, index: KeyIndex): Obj {
   const out: Obj = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const c = canonicalKey(k, names);
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    const c = index.exact.has(k) ? k : (index.folded.get(k.toLowerCase()) ?? null);
     out[c !== null && (c === k || !Object.hasOwn(obj, c)) && !Object.hasOwn(out, c) ? c : k] = v;
   }
   return out;
+}
+
+// An object schema's option names, indexed once: a 10,000-router apply renames 10,000 routers' keys.
+const shapeIndexes = new WeakMap<object, KeyIndex>();
+
+function shapeIndex(shape: Record<string, z.ZodType>): KeyIndex {
+  let index = shapeIndexes.get(shape);
+  if (index === undefined) shapeIndexes.set(shape, (index = keyIndex(Object.keys(shape))));
+  return index;
 }
 
 /** canonicalize returns `value` spelled and typed as `schema` expects (see the module comment). */
@@ -77,18 +110,33 @@ export function canonicalize(schema: z.ZodType, value: unknown): unknown {
     case 'object': {
       if (!isObj(value)) return value;
       const shape = def.shape!;
-      const renamed = renameKeys(value, Object.keys(shape));
-      for (const [k, v] of Object.entries(renamed)) {
+      const index = shapeIndex(shape);
+      const keys = Object.keys(value);
+      // renameKeysWith copies; an object already spelled canonically is copied only if a value changes.
+      let out: Obj | null = keys.every((k) => index.exact.has(k)) ? null : renameKeysWith(value, index);
+      const source = out ?? value;
+      for (const k of out === null ? keys : Object.keys(out)) {
         const field = shape[k];
-        if (field !== undefined) renamed[k] = canonicalize(field, v);
+        if (field === undefined) continue;
+        const v = source[k];
+        const c = canonicalize(field, v);
+        if (c === v) continue;
+        out ??= { ...value };
+        out[k] = c;
       }
-      return renamed;
+      return out ?? value;
     }
     case 'record': {
       if (!isObj(value)) return value;
-      const out: Obj = {};
-      for (const [k, v] of Object.entries(value)) out[k] = canonicalize(def.valueType!, v);
-      return out;
+      let out: Obj | null = null;
+      for (const k of Object.keys(value)) {
+        const v = value[k];
+        const c = canonicalize(def.valueType!, v);
+        if (c === v) continue;
+        out ??= { ...value };
+        out[k] = c;
+      }
+      return out ?? value;
     }
     case 'array': {
       const elem = unwrap(def.element!).type;
@@ -102,7 +150,14 @@ export function canonicalize(schema: z.ZodType, value: unknown): unknown {
       }
       if ((typeof value === 'number' || typeof value === 'boolean') && SCALARS.has(elem)) return [canonicalize(def.element!, value)];
       if (!Array.isArray(value)) return value;
-      return value.map((v) => canonicalize(def.element!, v));
+      let out: unknown[] | null = null;
+      for (let i = 0; i < value.length; i++) {
+        const c = canonicalize(def.element!, value[i]);
+        if (c === value[i]) continue;
+        out ??= value.slice();
+        out[i] = c;
+      }
+      return out ?? value;
     }
     case 'union': {
       // A union of an object and scalars (e.g. `true` or options): shape the object branch.

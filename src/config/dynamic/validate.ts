@@ -5,6 +5,7 @@
  * (Traefik's runtime `AddError` habit). Router rules are parsed here too; references between
  * elements are not, since they can point into other providers (see referenceErrors).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { RuleSyntaxError } from '../../errors.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
@@ -93,7 +94,55 @@ export function middlewareType(m: HttpMiddlewareConfig): [type: string, options:
   return [type, m[type]];
 }
 
-export function validateDynamic(config: unknown): { config: ValidDynamicConfig; errors: ElementError[] } {
+/** What validating one element gave: its canonical definition, its valid form (if any) and errors. */
+interface ElementOutcome {
+  readonly def: unknown;
+  /** For a router: whether another router names it in parentRefs (then it needs no service). */
+  readonly parent: boolean;
+  readonly data: unknown;
+  readonly errors: readonly ElementError[];
+}
+
+/**
+ * ValidationMemo carries each element's outcome from one validation of a provider's configuration
+ * to the next: an element whose definition is deeply equal to the last one is not validated again,
+ * and keeps the same (frozen) valid object, so the watcher can reuse what it built from it. A
+ * one-router change to a 10,000-router file validates one router. Only the last validation's
+ * elements are kept. It relies on providers never changing a configuration they have emitted.
+ */
+export class ValidationMemo {
+  // By section (`http.routers`), then element name: names are property keys, hashed already.
+  #previous = new Map<string, Map<string, ElementOutcome>>();
+  #current = new Map<string, Map<string, ElementOutcome>>();
+
+  /** begin starts a validation: the outcomes of the last one become the ones to recall. */
+  begin(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  recall(section: string, name: string, def: unknown, parent: boolean): ElementOutcome | undefined {
+    const o = this.#previous.get(section)?.get(name);
+    if (o === undefined || o.parent !== parent || (o.def !== def && !isDeepStrictEqual(o.def, def))) return undefined;
+    this.remember(section, name, o);
+    return o;
+  }
+
+  remember(section: string, name: string, outcome: ElementOutcome): void {
+    let m = this.#current.get(section);
+    if (m === undefined) this.#current.set(section, (m = new Map()));
+    m.set(name, outcome);
+  }
+}
+
+/**
+ * `canonical: true` says the caller has passed the configuration through canonicalConfig already
+ * (the watcher keeps that form as each element's raw configuration); it is not done twice.
+ * `memo` lets unchanged elements skip validation (see ValidationMemo); one memo per provider.
+ */
+export function validateDynamic(config: unknown, opts: { canonical?: boolean; memo?: ValidationMemo } = {}): { config: ValidDynamicConfig; errors: ElementError[] } {
+  const memo = opts.memo;
+  memo?.begin();
   const errors: ElementError[] = [];
   const err = (path: string, at: string, message: string) => errors.push({ path, message: `${at}: ${message}` });
   const out = {
@@ -108,7 +157,7 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
     return { config: deepFreeze(out) as ValidDynamicConfig, errors };
   }
   // Traefik's decoders match option names case-insensitively and read scalars as text: so do we.
-  const top = canonicalConfig(config ?? {}) as Obj;
+  const top = (opts.canonical === true ? (config ?? {}) : canonicalConfig(config ?? {})) as Obj;
   // Parent routers (named by another router's parentRefs) are the only ones without a service.
   const parents = parentNames(top);
   // Options the schemas know but Gantry cannot honour yet (refused.ts): the section or element
@@ -158,57 +207,72 @@ export function validateDynamic(config: unknown): { config: ValidDynamicConfig; 
       const target = name === 'udp' ? ((out.udp[sub] = {}) as Obj) : ((out as unknown as Record<string, Obj>)[name]![sub] as Obj);
       for (const [el, def] of Object.entries(v)) {
         const elPath = `${path}.${el}`;
-        const put = (d: unknown) => (target[el] = d);
-        if (refuse(elPath)) continue;
-        switch (path) {
-          case 'http.routers':
-            router(httpRouterSchema, def, elPath, 'http', put);
-            break;
-          case 'tcp.routers':
-            router(tcpRouterSchema, def, elPath, 'tcp', put);
-            break;
-          case 'http.services':
-            keep(httpServiceSchema, def, elPath, put);
-            break;
-          case 'tcp.services':
-            keep(tcpServiceSchema, def, elPath, put);
-            break;
-          case 'http.middlewares':
-            middleware(def, elPath, put);
-            break;
-          case 'tcp.middlewares':
-            tcpMiddleware(def, elPath, put);
-            break;
-          case 'udp.routers':
-          case 'udp.services':
-            // Accepting them would route nothing: say so instead.
-            err(elPath, elPath, 'not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)');
-            break;
-          case 'http.profiles':
-            keep(httpProfileSchema, def, elPath, put);
-            break;
-          case 'tls.options':
-            keep(tlsOptionsSchema, def, elPath, put);
-            break;
-          case 'http.serversTransports':
-            keep(serversTransportSchema, def, elPath, put);
-            break;
-          case 'tcp.serversTransports':
-            keep(tcpServersTransportSchema, def, elPath, put);
-            break;
-          case 'tls.stores':
-            // Traefik has one TLS store: any other name would be a store nothing reads.
-            if (el !== 'default') err(elPath, elPath, 'only the store named "default" exists');
-            else keep(tlsStoreSchema, def, elPath, put);
-            break;
-          default:
-            // Sections without a schema (tcp.middlewares, udp) pass through; config/refused.ts refuses them.
-            put(structuredClone(def));
+        const parent = path === 'http.routers' && parents.has(el);
+        const seen = memo?.recall(path, el, def, parent);
+        if (seen !== undefined) {
+          if (seen.data !== undefined) target[el] = seen.data;
+          for (const e of seen.errors) errors.push(e);
+          continue;
         }
+        const before = errors.length;
+        let data: unknown;
+        const put = (d: unknown) => (target[el] = data = deepFreeze(d));
+        validateElement(path, el, elPath, def, put);
+        memo?.remember(path, el, { def, parent, data, errors: errors.slice(before) });
       }
     }
   }
-  return { config: deepFreeze(out) as ValidDynamicConfig, errors };
+  return { config: freezeOutput(out), errors };
+
+  /** validateElement validates one element of a named section (`http.routers` …), stored with put when valid. */
+  function validateElement(path: string, el: string, elPath: string, def: unknown, put: (d: unknown) => void): void {
+    if (refuse(elPath)) return;
+    switch (path) {
+      case 'http.routers':
+        router(httpRouterSchema, def, elPath, 'http', put);
+        break;
+      case 'tcp.routers':
+        router(tcpRouterSchema, def, elPath, 'tcp', put);
+        break;
+      case 'http.services':
+        keep(httpServiceSchema, def, elPath, put);
+        break;
+      case 'tcp.services':
+        keep(tcpServiceSchema, def, elPath, put);
+        break;
+      case 'http.middlewares':
+        middleware(def, elPath, put);
+        break;
+      case 'tcp.middlewares':
+        tcpMiddleware(def, elPath, put);
+        break;
+      case 'udp.routers':
+      case 'udp.services':
+        // Accepting them would route nothing: say so instead.
+        err(elPath, elPath, 'not supported yet (Gantry routes HTTP and TCP; UDP routers and services are not implemented)');
+        break;
+      case 'http.profiles':
+        keep(httpProfileSchema, def, elPath, put);
+        break;
+      case 'tls.options':
+        keep(tlsOptionsSchema, def, elPath, put);
+        break;
+      case 'http.serversTransports':
+        keep(serversTransportSchema, def, elPath, put);
+        break;
+      case 'tcp.serversTransports':
+        keep(tcpServersTransportSchema, def, elPath, put);
+        break;
+      case 'tls.stores':
+        // Traefik has one TLS store: any other name would be a store nothing reads.
+        if (el !== 'default') err(elPath, elPath, 'only the store named "default" exists');
+        else keep(tlsStoreSchema, def, elPath, put);
+        break;
+      default:
+        // Sections without a schema (tcp.middlewares, udp) pass through; config/refused.ts refuses them.
+        put(structuredClone(def));
+    }
+  }
 
   /** keep validates one element and stores it when valid; it reports false otherwise. */
   function keep(schema: z.ZodType, value: unknown, path: string, put: (d: unknown) => void, at = path): boolean {
@@ -416,7 +480,23 @@ export function referenceErrors(cfg: ValidDynamicConfig, raw?: unknown): Element
 }
 
 /** deepFreeze freezes plain objects and arrays only: a RegExp or class instance made by a schema keeps working. */
-function deepFreeze<T>(v: T): T {
+/**
+ * freezeOutput freezes the validated configuration's containers. Each named element was frozen
+ * when it was stored (and a recalled one is frozen already), so the maps of 10,000 routers are
+ * not walked again; the certificate list is frozen whole.
+ */
+function freezeOutput(out: Record<string, Record<string, unknown>>): ValidDynamicConfig {
+  for (const section of Object.values(out)) {
+    for (const kind of Object.values(section)) {
+      if (Array.isArray(kind)) deepFreeze(kind);
+      else if (typeof kind === 'object' && kind !== null) Object.freeze(kind);
+    }
+    Object.freeze(section);
+  }
+  return Object.freeze(out) as unknown as ValidDynamicConfig;
+}
+
+export function deepFreeze<T>(v: T): T {
   if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
   const proto: unknown = Object.getPrototypeOf(v);
   if (Array.isArray(v) || proto === Object.prototype || proto === null) {
