@@ -10,6 +10,10 @@ import type { Loaded } from './first-load.js';
 export interface ConfigMessage {
   /** Provider name, used as the qualifier: `file`, `docker`, `rest`, `etcd` … */
   provider: string;
+  /**
+   * Never changed once emitted: the watcher keeps it as the elements' raw form and compares the
+   * next message's elements with it (ValidationMemo). A change is a new message with new objects.
+   */
   config: DynamicConfig;
   /** Errors the provider found that are not tied to a config element it emitted (e.g. a bad label). */
   errors?: ProviderError[];
