@@ -10,7 +10,7 @@
  *                               headers: req.headersDistinct, query, clientIP: ctx.clientIP });
  */
 export { parseRule, formatRule, formatMatcher } from './rule/parser.js';
-export { rotateRuleMemos } from './rule/memo.js';
+export { rotateRuleMemos, sweepRuleMemos } from './rule/memo.js';
 export type { RuleNode, MatcherNode, AndNode, OrNode, NotNode, RuleKind } from './rule/parser.js';
 export { compileHttpRule, defaultHttpPriority, requiredHosts } from './matcher/http.js';
 export type { CompiledRule } from './matcher/http.js';

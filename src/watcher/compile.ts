@@ -319,6 +319,10 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
   for (const ep of deps.entrypoints) perEntrypoint.set(ep.name, []);
   // Traefik: when some entrypoints are asDefault, routers without entryPoints go only to those.
   const defaultEps = deps.entrypoints.some((e) => e.asDefault === true) ? deps.entrypoints.filter((e) => e.asDefault === true) : deps.entrypoints;
+  // Worked out once, not per router: 10,000 routers share these.
+  const defaultEpNames = { tls: defaultEps.filter((e) => e.tls).map((e) => e.name), plain: defaultEps.filter((e) => !e.tls).map((e) => e.name) };
+  const entrypointByName = new Map(deps.entrypoints.map((e) => [e.name, e]));
+  const noEntrypointMiddlewares: readonly string[] = [];
   for (const el of merged.http.routers.values()) {
     if (el.config === null || el.config.parentRefs !== undefined) continue;
     const r: HttpRouterConfig = el.config;
@@ -326,28 +330,30 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
       const compiled = compileHttpRule(r.rule);
       const { handler: own, direct: ownDirect, steps: ownSteps } = routerHandler(el, []);
       const mws = r.middlewares ?? [];
-      // The entrypoint's middlewares go in front of the router's own, built once per list.
-      const chains = new Map<string, { handler: Handler; direct: LoadBalancerService | null; fastSteps: readonly FastStep[]; names: string[] }>();
+      // The entrypoint's middlewares go in front of the router's own, built once per list (most
+      // routers are on one entrypoint, or on several without middlewares: one chain).
+      const chains: Array<{ key: string; handler: Handler; direct: LoadBalancerService | null; fastSteps: readonly FastStep[]; names: readonly string[] }> = [];
       const chainFor = (epMws: readonly string[]) => {
-        const key = epMws.join('\0');
-        let c = chains.get(key);
-        if (c === undefined) {
-          let handler = own;
-          const steps: FastSteps = { list: [...ownSteps.list], ok: ownSteps.ok };
+        const key = epMws.length === 0 ? '' : epMws.join('\0');
+        for (const c of chains) if (c.key === key) return c;
+        let handler = own;
+        let steps = ownSteps;
+        if (epMws.length > 0) {
+          steps = { list: [...ownSteps.list], ok: ownSteps.ok };
           for (let i = epMws.length - 1; i >= 0; i--) handler = buildMiddleware(qualify(epMws[i]!, el.provider), handler, [], steps);
-          // The fast lane serves a router only when every middleware, the entrypoint's included, has a fast step.
-          const direct = steps.ok ? ownDirect : null;
-          c = { handler, direct, fastSteps: direct === null ? [] : steps.list, names: [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
-          chains.set(key, c);
         }
+        // The fast lane serves a router only when every middleware, the entrypoint's included, has a fast step.
+        const direct = steps.ok ? ownDirect : null;
+        const c = { key, handler, direct, fastSteps: direct === null ? [] : steps.list, names: epMws.length === 0 ? mws : [...epMws.map((m) => qualify(m, el.provider)), ...mws] };
+        chains.push(c);
         return c;
       };
       const tls = r.tls !== undefined;
-      const eps = r.entryPoints ?? defaultEps.filter((e) => e.tls === tls).map((e) => e.name);
+      const eps = r.entryPoints ?? (tls ? defaultEpNames.tls : defaultEpNames.plain);
       const using: string[] = [];
       const obs = r.observability;
       for (const epName of eps) {
-        const ep = deps.entrypoints.find((e) => e.name === epName);
+        const ep = entrypointByName.get(epName);
         if (ep === undefined) {
           el.errors.push(`entryPoint "${epName}" does not exist`);
           continue;
@@ -355,7 +361,7 @@ export function compileSnapshot(merged: MergedConfig, version: number, deps: Com
         if (ep.tls !== tls) continue;
         let chain;
         try {
-          chain = chainFor(ep.middlewares ?? []);
+          chain = chainFor(ep.middlewares ?? noEntrypointMiddlewares);
         } catch (err) {
           // A missing entrypoint middleware (global auth, say) keeps the router off that entrypoint only.
           el.errors.push(`entryPoints.${epName}.http.middlewares: ${errorText(err)}`);

@@ -128,6 +128,11 @@ export class ValidationMemo {
     return o;
   }
 
+  /** end drops what the last validation had and this one did not meet again. */
+  end(): void {
+    this.#previous = new Map();
+  }
+
   remember(section: string, name: string, outcome: ElementOutcome): void {
     let m = this.#current.get(section);
     if (m === undefined) this.#current.set(section, (m = new Map()));
@@ -154,6 +159,7 @@ export function validateDynamic(config: unknown, opts: { canonical?: boolean; me
 
   if (config !== null && config !== undefined && !isObj(config)) {
     err('', '(top level)', 'expected a mapping with http, tcp, udp or tls');
+    memo?.end();
     return { config: deepFreeze(out) as ValidDynamicConfig, errors };
   }
   // Traefik's decoders match option names case-insensitively and read scalars as text: so do we.
@@ -222,6 +228,7 @@ export function validateDynamic(config: unknown, opts: { canonical?: boolean; me
       }
     }
   }
+  memo?.end();
   return { config: freezeOutput(out), errors };
 
   /** validateElement validates one element of a named section (`http.routers` …), stored with put when valid. */

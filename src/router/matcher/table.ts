@@ -85,7 +85,8 @@ class PathIndex<C> {
       this.root.routes.push(c);
       return;
     }
-    const placed = new Set<PathNode<C>>();
+    // A route is listed once per node, even when two of its prefixes end at the same one.
+    const placed = prefixes.length > 1 ? new Set<PathNode<C>>() : null;
     for (const p of prefixes) {
       let node = this.root;
       let pos = 1;
@@ -102,7 +103,8 @@ class PathIndex<C> {
         node = next;
         pos = slash + 1;
       }
-      if (!placed.has(node)) {
+      if (placed === null) node.routes.push(c);
+      else if (!placed.has(node)) {
         placed.add(node);
         node.routes.push(c);
       }
@@ -192,7 +194,8 @@ abstract class HostIndexedTable<R, T> {
         catchAll.add(c, prefixes);
         return;
       }
-      for (const k of new Set(hosts.map(hostKey))) {
+      const keys = hosts.length === 1 ? [hostKey(hosts[0]!)] : new Set(hosts.map(hostKey));
+      for (const k of keys) {
         let index = byHost.get(k);
         if (index === undefined) byHost.set(k, (index = new PathIndex()));
         index.add(c, prefixes);

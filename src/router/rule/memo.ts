@@ -1,15 +1,15 @@
 /**
- * RuleMemo remembers what each rule text parsed or compiled to. One apply of a 10,000-router
- * configuration meets every rule several times: validation parses it, the route table of each
- * entrypoint compiles it, the TLS manager and the ACME resolver read its hosts. The next apply,
- * after a one-router change, meets the same 9,999 rules again. Parsed trees and compiled rules are
- * immutable and depend on the text alone, so they can be shared by every caller and snapshot.
+ * RuleMemo remembers what each rule text compiled to. One apply of a 10,000-router configuration
+ * meets every rule several times: the route table of each entrypoint compiles it, the TLS manager
+ * and the ACME resolver read its hosts. The next apply, after a one-router change, meets the same
+ * 9,999 rules again. Compiled rules depend on the text alone and hold no state, so one can be
+ * shared by every caller and snapshot.
  *
- * Two generations bound the memory: `rotateRuleMemos()` (the watcher calls it at each apply) makes
- * the current generation the previous one; a rule the next apply meets again moves back to the
- * current one, and the rest is dropped at the rotation after. What is kept is what the last two
- * applies used, which their snapshots hold anyway. A generation that reaches `limit` entries
- * rotates by itself, so callers outside the watcher cannot grow it without end.
+ * Generations bound the memory. The watcher calls `rotateRuleMemos()` when an apply starts: what
+ * was remembered becomes the previous generation, and a rule the apply meets again moves back to
+ * the current one. `sweepRuleMemos()`, when the apply is done, drops the previous generation: what
+ * stays is what the last apply used, which its snapshot holds anyway. A generation that reaches
+ * `limit` entries rotates by itself, so callers outside the watcher cannot grow it without end.
  * Errors are not remembered: a bad rule throws again, with its message, each time.
  */
 const memos: RuleMemo<unknown>[] = [];
@@ -44,9 +44,18 @@ export class RuleMemo<V> {
     this.#previous = this.#current;
     this.#current = new Map();
   }
+
+  sweep(): void {
+    if (this.#previous.size > 0) this.#previous = new Map();
+  }
 }
 
-/** rotateRuleMemos starts a new generation in every memo: call it once per configuration apply. */
+/** rotateRuleMemos starts a new generation in every memo: call it when a configuration apply starts. */
 export function rotateRuleMemos(): void {
   for (const m of memos) m.rotate();
+}
+
+/** sweepRuleMemos drops what the apply that just ended did not use. */
+export function sweepRuleMemos(): void {
+  for (const m of memos) m.sweep();
 }

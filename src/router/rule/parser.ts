@@ -15,7 +15,6 @@
  */
 import { RuleSyntaxError } from '../../errors.js';
 import { tokenize, type Token } from './lexer.js';
-import { RuleMemo } from './memo.js';
 import { arityText, canonicalMatcherName, matchersOf, unknownMatcherHint, type RuleKind } from './names.js';
 
 export type { RuleKind } from './names.js';
@@ -165,17 +164,9 @@ function unexpected(t: Token, expected: string): RuleSyntaxError {
  * It throws RuleSyntaxError (with a 1-based position) for any error.
  */
 export function parseRule(rule: string, kind: RuleKind): RuleNode {
-  return (kind === 'http' ? httpTrees : tcpTrees).get(rule);
-}
-
-function parseUncached(rule: string, kind: RuleKind): RuleNode {
   if (rule.trim() === '') throw new RuleSyntaxError('empty rule', 1);
   return new Parser(tokenize(rule), kind).parse();
 }
-
-// Trees are shared by every caller (memo.ts): nothing may change one after parsing.
-const httpTrees = new RuleMemo((rule) => parseUncached(rule, 'http'));
-const tcpTrees = new RuleMemo((rule) => parseUncached(rule, 'tcp'));
 
 /** formatMatcher renders a matcher call for messages: Header(`X-Env`, `prod`). */
 export function formatMatcher(name: string, args: readonly string[]): string {
