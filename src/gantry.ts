@@ -15,8 +15,7 @@ import { ConfigWatcher } from './watcher/watcher.js';
 import type { EntrypointInfo, Snapshot } from './watcher/snapshot.js';
 import { HttpEntrypoint } from './entrypoints/http.js';
 import type { Provider } from './providers/provider.js';
-import { ApiServer } from './api/server.js';
-import { createAuthorizer } from './api/auth.js';
+import type { ApiServer } from './api/server.js';
 import { Metrics, mergeStats, type GaugeSources, type StatsSnapshot } from './observability/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './observability/prometheus.js';
 import type { InternalRoutes } from './watcher/compile.js';
@@ -28,9 +27,8 @@ import { recordFailure, recordSuccess } from './health/passive.js';
 import { IPMatcher } from './middlewares/ip.js';
 import { createProviders } from './providers/index.js';
 import { ACCEPT_SOCKETS } from './entrypoints/accept-sockets.js';
-import { RestProvider, restRoutes } from './providers/rest/index.js';
+import type { RestProvider } from './providers/rest/index.js';
 import { TlsRuntime } from './tls/runtime.js';
-import { certificatesRoute, trackCertificateExpiry } from './tls/api.js';
 import { Readiness } from './api/readiness.js';
 import { startIdleTrim, type IdleTrim } from './idle-trim.js';
 import './middlewares/index.js';
@@ -65,12 +63,14 @@ export class Gantry {
   readonly registry: UpstreamRegistry;
   readonly watcher: ConfigWatcher;
   readonly entrypoints: HttpEntrypoint[] = [];
-  readonly providers: Provider[];
+  /** The enabled providers, made (and their modules loaded) by start(); none in a worker. */
+  readonly providers: Provider[] = [];
   readonly health = new HealthCheckRegistry();
   /** TLS termination, certificates (files, ACME, default), TCP routers and redirects of the entrypoints. */
   readonly tls: TlsRuntime;
   api: ApiServer | null = null;
   readonly role: GantryRole;
+  readonly #cwd: string;
   #workerStats: (() => Promise<LocalStats[]>) | null;
   #metricsText: (() => Promise<string>) | null;
   #accessLog: AccessLog | null = null;
@@ -85,6 +85,7 @@ export class Gantry {
     const c = opts.config;
     this.config = c;
     this.role = opts.role ?? 'all';
+    this.#cwd = opts.cwd;
     this.#workerStats = opts.workerStats ?? null;
     this.#metricsText = opts.metricsText ?? null;
     this.logger = opts.logger ?? new Logger(c.log.level, c.log.format as 'json' | 'text', c.log.filePath === undefined ? undefined : openLogFile(c.log.filePath));
@@ -180,7 +181,6 @@ export class Gantry {
         ),
       );
     }
-    this.providers = this.role === 'serve' ? [] : createProviders(c, opts.cwd, this.logger);
     this.readiness = new Readiness({
       providers: this.providers,
       applyAll: () => {
@@ -202,12 +202,16 @@ export class Gantry {
    * instead of binding.
    */
   async start(adopted?: ReadonlyMap<string, { port: number; servers: net.Server[] }>): Promise<void> {
+    // Filled in place: the readiness check holds this list.
+    if (this.role !== 'serve') this.providers.push(...(await createProviders(this.config, this.#cwd, this.logger)));
     for (const p of this.providers) await p.start(this.watcher.push, this.logger.child({ provider: p.name }));
     // Apply what the providers emitted at start before accepting traffic.
     this.watcher.applyNow();
     // The primary of --workers runs the ACME resolvers (workers get the certificates from it).
     await this.tls.start(this.watcher);
-    if (this.metrics !== null && this.role !== 'serve') trackCertificateExpiry(this.tls, this.metrics);
+    // The certificate API and expiry gauges belong to the process that serves the API (not a worker).
+    const tlsApi = this.role === 'serve' ? null : await import('./tls/api.js');
+    if (this.metrics !== null && tlsApi !== null) tlsApi.trackCertificateExpiry(this.tls, this.metrics);
     for (const ep of this.entrypoints) {
       const a = adopted?.get(ep.name);
       if (a === undefined) await ep.listen();
@@ -218,7 +222,9 @@ export class Gantry {
     // This process answers the CA's validation requests from here on (a worker never orders).
     if (this.role !== 'serve') this.tls.enableOrders();
     const api = this.config.api;
-    if (api !== null && this.role !== 'serve') {
+    if (api !== null && tlsApi !== null) {
+      // Loaded here: workers (role serve) never serve the API.
+      const [{ ApiServer }, { createAuthorizer }] = await Promise.all([import('./api/server.js'), import('./api/auth.js')]);
       this.api = new ApiServer(
         { address: api.address, insecure: api.insecure, authorize: createAuthorizer(api.basicAuth), allowedHosts: api.allowedHosts },
         () => this.watcher.current,
@@ -235,9 +241,10 @@ export class Gantry {
         },
       );
       // The write APIs of the REST provider: native /api/providers/rest and Docker Flow Proxy's /v1/docker-flow-proxy/*.
-      const rest = this.providers.find((p): p is RestProvider => p instanceof RestProvider);
-      if (rest !== undefined) for (const r of restRoutes(rest, { snapshot: () => this.watcher.current, registry: this.registry, logger: this.logger })) this.api.addRoute(r);
-      this.api.addRoute(certificatesRoute(this.tls));
+      const rest = this.providers.find((p): p is RestProvider => p.name === 'rest');
+      const { restRoutes } = rest === undefined ? { restRoutes: null } : await import('./providers/rest/index.js');
+      if (rest !== undefined && restRoutes !== null) for (const r of restRoutes(rest, { snapshot: () => this.watcher.current, registry: this.registry, logger: this.logger })) this.api.addRoute(r);
+      this.api.addRoute(tlsApi.certificatesRoute(this.tls));
       await this.api.listen();
     }
     // A process that has gone quiet gives back the young generation that start-up grew (idle-trim.ts).

@@ -1,19 +1,16 @@
 /**
  * createProviders builds the providers the static configuration enables, in a fixed order.
  * Each one is a class implementing Provider; this is the only place that knows them all.
+ * Each provider's modules are loaded only when it is enabled: a proxy fed by one file does not
+ * carry the Docker, Swarm, etcd, Consul and REST clients (~40 modules) in memory.
  */
 import type { StaticConfig } from '../config/static/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Provider } from './provider.js';
-import { FileProvider } from './file/index.js';
-import { DockerProvider } from './docker/index.js';
-import { SwarmProvider } from './swarm/index.js';
 import path from 'node:path';
-import { EtcdClient, EtcdProvider } from './etcd/index.js';
-import { etcdClientOptions } from './etcd/options.js';
 import { readTlsFiles } from './tls-files.js';
-import { ConsulCatalogProvider } from './consul/index.js';
-import { EtcdStorage, FileStorage, RestProvider, type InstanceRegistry } from './rest/index.js';
+import type { EtcdProvider } from './etcd/index.js';
+import type { InstanceRegistry } from './rest/index.js';
 
 type DockerSection = NonNullable<StaticConfig['providers']['docker']>;
 
@@ -31,17 +28,22 @@ function dockerCommon(d: DockerSection, at: 'providers.docker' | 'providers.swar
   };
 }
 
-export function createProviders(c: StaticConfig, cwd: string, logger: Logger): Provider[] {
+export async function createProviders(c: StaticConfig, cwd: string, logger: Logger): Promise<Provider[]> {
   const out: Provider[] = [];
   const p = c.providers;
   // Paths in the static configuration are already absolute (resolved against the working directory).
-  if (p.file !== null) out.push(new FileProvider({ filename: p.file.filename, directory: p.file.directory, watch: p.file.watch }));
+  if (p.file !== null) {
+    const { FileProvider } = await import('./file/index.js');
+    out.push(new FileProvider({ filename: p.file.filename, directory: p.file.directory, watch: p.file.watch }));
+  }
   if (p.docker !== null) {
+    const { DockerProvider } = await import('./docker/index.js');
     out.push(new DockerProvider({ ...dockerCommon(p.docker, 'providers.docker', cwd), useBindPortIP: p.docker.useBindPortIP, allowEmptyServices: p.docker.allowEmptyServices }));
   }
   // Registries are started before the REST provider, whose Docker Flow Proxy registrations read them.
   const registries: InstanceRegistry[] = [];
   if (p.swarm !== null) {
+    const { SwarmProvider } = await import('./swarm/index.js');
     const swarm = new SwarmProvider({
       ...dockerCommon(p.swarm, 'providers.swarm', cwd),
       refreshSeconds: p.swarm.refreshSeconds,
@@ -53,6 +55,8 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   }
   let etcd: EtcdProvider | null = null;
   if (p.etcd !== null) {
+    const { EtcdClient, EtcdProvider } = await import('./etcd/index.js');
+    const { etcdClientOptions } = await import('./etcd/options.js');
     // TLS and the user apply to every use of etcd (REST registrations and ACME storage too).
     const client = new EtcdClient(etcdClientOptions(p.etcd, cwd, logger.child({ component: 'etcd' })));
     // `registratorPrefix` is Registrator's URI path (etcd://host:2379/services); read when the static schema offers it.
@@ -63,6 +67,7 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
   }
   if (p.consulCatalog !== null) {
     const cc = p.consulCatalog;
+    const { ConsulCatalogProvider } = await import('./consul/index.js');
     const consul = new ConsulCatalogProvider({
       address: cc.endpoint.address,
       scheme: cc.endpoint.scheme,
@@ -80,6 +85,7 @@ export function createProviders(c: StaticConfig, cwd: string, logger: Logger): P
     registries.push(consul);
   }
   if (p.rest !== null) {
+    const { EtcdStorage, FileStorage, RestProvider } = await import('./rest/index.js');
     // With etcd on, registrations live in etcd so that every replica serves them; else in a local file.
     const storage = etcd !== null ? new EtcdStorage(etcd.client, etcd.restStateKey) : new FileStorage(p.rest.storage ?? path.resolve(cwd, 'gantry-rest.json'));
     out.push(new RestProvider({ storage, registries }));
