@@ -76,7 +76,7 @@ const SCENARIOS = [
   },
   {
     id: 'idle-rss',
-    title: 'Idle memory with no routes, 20 s after start: one process, and the default process set (--workers = one per core)',
+    title: 'Idle memory with no routes, 50 s after start (the idle trim runs after 30 s of quiet): one process, and the default process set (--workers = one per core)',
     contestants: ['nginx-idle', 'gantry-idle-1', 'gantry-idle-default'],
     kind: 'rss',
   },
@@ -505,7 +505,7 @@ async function runRss(ctx, sc) {
         if (!up) await sleep(100);
       }
       if (!up) throw new Error('did not answer within 30 s');
-      await sleep(20_000);
+      await sleep(50_000);
       const m = memoryKiB(child.pid);
       rows.push({ contestant: c, processes: m.procs, rssMiB: m.rss / 1024, pssMiB: m.pss / 1024 });
       log(`idle-rss ${c.padEnd(20)} ${m.procs} process(es): RSS ${(m.rss / 1024).toFixed(1)} MiB, PSS ${(m.pss / 1024).toFixed(1)} MiB`);

@@ -25,7 +25,7 @@ test('idle trim: a quiet process gives back its young generation and stops once 
   assert.ok(before >= 8 * MiB, `young generation grew to ${before} bytes`);
   // V8 shrinks new space only when the last allocations are some time back (idle-trim.ts).
   await sleep(1000);
-  const trim = startIdleTrim({ intervalMs: 400, maxUtilization: 0.5, minYoungBytes: 4 * MiB });
+  const trim = startIdleTrim({ intervalMs: 400, maxUtilization: 0.5, minYoungBytes: 4 * MiB, quietIntervals: 1 });
   try {
     // A collection may run too soon after the allocations for V8 to shrink; the next ones retry.
     await sleep(1300);
@@ -54,7 +54,7 @@ test('idle trim: a quiet process gives back its young generation and stops once 
 
 test('idle trim: under steady load nothing is collected', async () => {
   growYoungGeneration();
-  const trim = startIdleTrim({ intervalMs: 50, maxUtilization: 0.5, minYoungBytes: 0 });
+  const trim = startIdleTrim({ intervalMs: 50, maxUtilization: 0.5, minYoungBytes: 0, quietIntervals: 1 });
   try {
     // The loop is busy 80 % of every interval: above maxUtilization each time.
     const end = Date.now() + 500;
@@ -63,6 +63,30 @@ test('idle trim: under steady load nothing is collected', async () => {
       await sleep(2);
     }
     assert.equal(trim.trims, 0);
+  } finally {
+    trim.stop();
+  }
+});
+
+test('idle trim: nothing is collected before quietIntervals quiet intervals in a row, and a busy one starts the count again', async () => {
+  growYoungGeneration();
+  await sleep(1000);
+  const trim = startIdleTrim({ intervalMs: 200, maxUtilization: 0.5, minYoungBytes: 4 * MiB, quietIntervals: 6 });
+  try {
+    await sleep(500);
+    // A busy stretch: every interval it covers is above maxUtilization.
+    const end = Date.now() + 450;
+    while (Date.now() < end) {
+      growYoungGeneration();
+      spin(20);
+      await sleep(1);
+    }
+    // Six quiet intervals take 1.2 s from here; a third of that later nothing has run.
+    await sleep(400);
+    assert.equal(trim.trims, 0, 'collected before six quiet intervals in a row');
+    await sleep(2600);
+    assert.ok(trim.trims >= 1 && trim.trims <= 3, `${trim.trims} collections once quiet long enough`);
+    assert.ok(youngGenerationBytes() <= 2 * MiB);
   } finally {
     trim.stop();
   }
