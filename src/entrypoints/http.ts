@@ -20,6 +20,7 @@ import { parseHostHeader, parseListenAddress } from './address.js';
 import { nearestMiss } from '../api/explain.js';
 import { debugHeaders } from './debug-headers.js';
 import { FastConnection, type FastLaneHost } from './fast/connection.js';
+import { IdleReaper } from './fast/idle-reaper.js';
 import type { FastRequest } from './fast/request-head.js';
 import { forwardFast } from '../proxy/fast-forward.js';
 import { markUpgradeSocket } from '../proxy/upgrade.js';
@@ -99,8 +100,11 @@ export class HttpEntrypoint implements FastLaneHost {
   #defaultPort = '80';
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
-  /** Connections the fast lane is reading (fast/connection.ts); node:http owns the others. */
-  #fast = new Set<FastConnection>();
+  /**
+   * The connections the fast lane is reading (fast/connection.ts), in its queues; it closes those
+   * that wait too long for their first or next request. node:http owns the others.
+   */
+  readonly idleReaper: IdleReaper;
   /** The listening sockets besides `server` (accept-sockets.ts), or in a worker all of them (adopt). */
   #acceptSockets: net.Server[] = [];
   /** A worker's port: that of the primary's sockets it adopted (0: this process listens itself). */
@@ -148,6 +152,7 @@ export class HttpEntrypoint implements FastLaneHost {
       this.#onUpgrade(req, socket, head);
     });
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.#logger));
+    this.idleReaper = new IdleReaper({ awaitingRequestMs: opts.headerTimeoutMs, betweenRequestsMs: opts.idleTimeoutMs });
     this.keepAliveLine = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(opts.idleTimeoutMs / 1000)}\r\n`;
     // Connections reach node:http through Node's own listener, called by us: first the
     // demultiplexer (TLS, TCP routers, PROXY protocol) sees the raw socket, then the fast lane reads
@@ -191,7 +196,7 @@ export class HttpEntrypoint implements FastLaneHost {
 
   #serve(s: Duplex): void {
     if (this.#closing || !(s instanceof net.Socket)) return this.#direct(s);
-    this.#fast.add(new FastConnection(s, this));
+    new FastConnection(s, this); // it puts itself in idleReaper's queues
   }
 
   /** #direct gives a new connection to node:http, remembered as fresh until its first request. */
@@ -204,28 +209,19 @@ export class HttpEntrypoint implements FastLaneHost {
   /** #anyFresh: a connection accepted before the listener closed has not sent its first request yet. */
   #anyFresh(): boolean {
     if (this.#freshHttp.size > 0) return true;
-    for (const c of this.#fast) if (c.fresh) return true;
-    return false;
+    // The fast lane's connections that have not begun a request wait in this queue.
+    return this.idleReaper.awaitingRequest.size > 0;
   }
 
   // FastLaneHost: what the fast lane's connections ask of their entrypoint.
   get maxHeaderSize(): number {
     return this.opts.maxHeaderSize;
   }
-  get idleTimeoutMs(): number {
-    return this.opts.idleTimeoutMs;
-  }
-  get headerTimeoutMs(): number {
-    return this.opts.headerTimeoutMs;
-  }
   get closing(): boolean {
     return this.#closing;
   }
   handOff(socket: Socket): void {
     this.#toHttp(socket);
-  }
-  forget(conn: FastConnection): void {
-    this.#fast.delete(conn);
   }
 
   /**
@@ -530,7 +526,7 @@ export class HttpEntrypoint implements FastLaneHost {
     while (this.#anyFresh() && Date.now() < freshUntil) await new Promise((r) => setTimeout(r, 5));
     this.server.closeIdleConnections();
     this.#h2.goAway();
-    for (const c of [...this.#fast]) if (c.closeIdle()) this.#fast.delete(c);
+    for (const c of this.idleReaper.all() as FastConnection[]) c.closeIdle();
     const idle = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
@@ -538,8 +534,8 @@ export class HttpEntrypoint implements FastLaneHost {
     clearTimeout(timer);
     if (r === 'timeout') this.#logger.warn('grace timeout reached; closing remaining connections', { inFlight: this.#inFlight });
     this.server.closeAllConnections();
-    for (const c of this.#fast) c.socket.destroy();
-    this.#fast.clear();
+    for (const c of this.idleReaper.all() as FastConnection[]) c.socket.destroy();
+    this.idleReaper.stop();
     for (const s of this.#tunnels) s.destroy();
     this.#tunnels.clear();
     this.#h2.destroy();

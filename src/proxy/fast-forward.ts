@@ -34,6 +34,8 @@ export interface FastSink {
   readonly closeAfter: boolean;
   /** `Keep-Alive` header line (with CRLF) for responses that keep the connection. */
   readonly keepAliveLine: string;
+  /** watchDrain: from now on the exchange's onDrain hears when the socket's write queue empties. */
+  watchDrain(): void;
   /** finish ends the request: complete = the whole response was written. */
   finish(complete: boolean): void;
 }
@@ -148,7 +150,10 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     // kernel took it all at once; only bytes really left queued are a reason to stop reading.
     if (socket.writableLength > 0) {
       (controller as ForwardingController).retain();
-      if (!ok) controller.pause();
+      if (!ok) {
+        this.sink.watchDrain();
+        controller.pause();
+      }
     }
   }
 

@@ -249,6 +249,32 @@ describe('fast lane', () => {
     await c.waitClosed(2000);
   });
 
+  it('does not hold for ever a connection whose client keeps its side open after a Connection: close response', async () => {
+    const s = net.connect({ port: g.port(), host: '127.0.0.1', allowHalfOpen: true });
+    let got = '';
+    let ended = false;
+    let failed: string | null = null;
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('end', () => (ended = true)); // Gantry's FIN; this client does not send its own
+    s.on('error', (e: Error & { code?: string }) => (failed = e.code ?? e.message));
+    try {
+      s.write(get('fast.test', '/bye', 'Connection: close\r\n'));
+      await waitFor(() => ended, 3000, () => `no FIN; got ${JSON.stringify(got)}`);
+      assert.match(got, /^HTTP\/1\.1 200 /);
+      // Past the idle timeout (1 s) Gantry has closed its socket: what the client sends now is
+      // answered by a reset. A socket Gantry still held would take the bytes silently.
+      await new Promise((r) => setTimeout(r, 2500));
+      // The first write draws the reset; the next one fails on it (the client no longer reads).
+      s.write('x');
+      await new Promise((r) => setTimeout(r, 300));
+      s.write('y');
+      await waitFor(() => failed !== null, 3000, () => 'no reset: Gantry still holds the connection');
+      assert.match(String(failed), /ECONNRESET|EPIPE/);
+    } finally {
+      s.destroy();
+    }
+  });
+
   it('closes an idle keep-alive connection after the idle timeout', async () => {
     const c = await RawConn.open(g.port());
     c.send(get('fast.test', '/idle'));
@@ -274,5 +300,27 @@ describe('fast lane', () => {
     assert.equal(entry.DownstreamStatus, 499, line);
     assert.equal(entry.RouterName, 'fast@file');
     assert.equal(entry.RequestMethod, 'GET');
+  });
+
+  it('ends a connection the client half-closes: at once when idle, and as an abandoned request (499) while one is served', async () => {
+    const idle = await RawConn.open(g.port());
+    idle.send(get('fast.test', '/half'));
+    assert.equal((await idle.read()).status, 200);
+    const t0 = Date.now();
+    idle.socket.end();
+    await idle.waitClosed(3000);
+    // The idle timeout here is 1 s: closing sooner is the half-close's doing.
+    assert.ok(Date.now() - t0 < 700, `closed ${Date.now() - t0} ms after the half-close`);
+
+    const before = slowAborted;
+    const busy = await RawConn.open(g.port());
+    busy.send(get('fast.test', '/slow'));
+    await waitFor(() => b.seen.filter((s) => s.url === '/slow').length === 2, 3000);
+    busy.socket.end();
+    await waitFor(() => slowAborted === before + 1, 3000, () => `upstream aborts: ${slowAborted - before}`);
+    await busy.waitClosed(3000);
+    const file = path.join(logs.dir, 'access.log');
+    const aborted = () => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"/slow"') && l.includes('"DownstreamStatus":499')).length;
+    await waitFor(() => aborted() === 2, 3000, () => `499 lines for /slow: ${aborted()}`);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startBackend, startWithFile, type Backend, type GantryProcess } from '../helpers/gantry.js';
 import { rawRequest, statusOf } from '../helpers/raw.js';
 
@@ -131,5 +132,32 @@ describe('smuggling, Host and path normalisation', () => {
     const ms = Date.now() - t0;
     assert.equal(statusOf(raw), 408, raw);
     assert.ok(ms < 6000, `took ${ms} ms`);
+  });
+
+  it('closes a connection that sends nothing once the header timeout (2 s here) has passed, but not one idle after a request', async () => {
+    // Both wait on the fast lane's idle reaper (src/entrypoints/fast/idle-reaper.ts), not node:http.
+    const open = (first: string): { socket: net.Socket; got: () => string; closed: Promise<number> } => {
+      const t0 = Date.now();
+      const socket = net.connect(g.port(), '127.0.0.1');
+      let got = '';
+      socket.on('connect', () => socket.write(first));
+      socket.on('data', (d) => (got += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      return { socket, got: () => got, closed: new Promise((resolve) => socket.on('close', () => resolve(Date.now() - t0))) };
+    };
+    const served = open('GET /public HTTP/1.1\r\nHost: s.test\r\n\r\n');
+    const silent = open('');
+    try {
+      const ms = await Promise.race([silent.closed, new Promise<number>((r) => setTimeout(() => r(-1), 8000))]);
+      assert.ok(ms >= 1900 && ms < 5000, `the silent connection closed after ${ms} ms (-1: still open after 8 s)`);
+      assert.equal(silent.got(), '', 'nothing is written to a connection that never sent a request');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(statusOf(served.got()), 200, served.got());
+      // Its wait is the keep-alive idle timeout (180 s by default), not the header timeout.
+      assert.equal(served.socket.destroyed, false, 'the served connection was closed like a silent one');
+    } finally {
+      served.socket.destroy();
+      silent.socket.destroy();
+    }
   });
 });

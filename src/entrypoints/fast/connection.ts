@@ -13,12 +13,13 @@ import type { RequestContext } from '../../proxy/context.js';
 import type { FastExchange, FastSink } from '../../proxy/fast-forward.js';
 import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 import { FastRequest, parseFastHead } from './request-head.js';
+import type { IdleQueue, IdleReaper, Idler } from './idle-reaper.js';
 
 /** FastLaneHost is what the connection needs from its entrypoint. */
 export interface FastLaneHost {
   readonly maxHeaderSize: number;
-  readonly idleTimeoutMs: number;
-  readonly headerTimeoutMs: number;
+  /** Closes connections that wait too long for a request (the header and idle timeouts). */
+  readonly idleReaper: IdleReaper;
   readonly keepAliveLine: string;
   readonly closing: boolean;
   /** fastRequest starts serving `req` on `conn` and returns true, or returns false to hand the connection off. */
@@ -27,14 +28,22 @@ export interface FastLaneHost {
   fastFinished(conn: FastConnection, complete: boolean): void;
   /** handOff gives the socket to node:http (the bytes read were put back). */
   handOff(socket: Socket): void;
-  forget(conn: FastConnection): void;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+const enum Flag {
+  /** The connection ends after the response being served. */
+  CloseAfter = 1,
+  /** A 'drain' listener is on the socket (added at the first backpressure, see watchDrain). */
+  DrainWatched = 2,
+  /** The socket allowed half-open connections before the fast lane took it (given back on hand-off). */
+  WasHalfOpen = 4,
+}
 const kConn = Symbol('gantry.fastConnection');
 type TaggedSocket = Socket & { [kConn]?: FastConnection };
 
-export class FastConnection implements FastSink {
+export class FastConnection implements FastSink, Idler {
   readonly socket: Socket;
   readonly host: FastLaneHost;
   /** A request is being served. */
@@ -48,34 +57,52 @@ export class FastConnection implements FastSink {
   context: RequestContext | null = null;
   /** The entrypoint's writeTimeout for the request being served, or null. */
   deadline: NodeJS.Timeout | null = null;
-  #closeAfter = false;
-  #served = 0;
-  #begun = false;
+  // The reaper's queue links (idle-reaper.ts).
+  idlePrev: Idler | null = null;
+  idleNext: Idler | null = null;
+  idleSince = 0;
+  idleQueue: IdleQueue | null = null;
+  /** What is known of the connection (the Flag bits): one field, not three, on every idle connection. */
+  #flags = 0;
 
   constructor(socket: Socket, host: FastLaneHost) {
     this.socket = socket;
     this.host = host;
     (socket as TaggedSocket)[kConn] = this;
     socket.on('data', onData);
-    socket.on('end', onEnd);
+    // A client's half-close ends the connection, as node:http does by default (httpAllowHalfOpen
+    // off): an idle one is closed, and a request in progress counts as abandoned ('close' follows,
+    // onGone aborts the upstream side). The stream does that itself once half-open is off, with
+    // no 'end' listener of ours (104 bytes per connection); node:http gets the setting back.
+    if (socket.allowHalfOpen) this.#flags |= Flag.WasHalfOpen;
+    socket.allowHalfOpen = false;
     socket.on('close', onClose);
     socket.on('error', onError);
-    socket.on('drain', onDrain);
-    socket.on('timeout', onTimeout);
     socket.setNoDelay(true);
     // A socket the demultiplexer peeked at was paused; adding a 'data' listener does not resume it.
     if (socket.isPaused()) socket.resume();
     // Until the first request: the slowloris guard's time; afterwards the keep-alive idle time.
-    socket.setTimeout(host.headerTimeoutMs);
+    host.idleReaper.move(this, host.idleReaper.awaitingRequest);
   }
 
-  /** No request has begun on this connection yet (shutdown gives such a one a moment: see the entrypoint's close). */
-  get fresh(): boolean {
-    return !this.#begun && !this.gone;
+  /**
+   * watchDrain makes sure the socket tells this connection when its write queue empties. Added at
+   * the first backpressure, not up front: an idle connection's listener table then fits in its
+   * object (four events), and most connections never need it.
+   */
+  watchDrain(): void {
+    if ((this.#flags & Flag.DrainWatched) !== 0) return;
+    this.#flags |= Flag.DrainWatched;
+    this.socket.on('drain', onDrain);
+  }
+
+  /** expire: the reaper found the connection idle past its timeout. */
+  expire(): void {
+    if (!this.busy) this.socket.destroy();
   }
 
   get closeAfter(): boolean {
-    return this.#closeAfter || this.host.closing;
+    return (this.#flags & Flag.CloseAfter) !== 0 || this.host.closing;
   }
 
   get keepAliveLine(): string {
@@ -105,15 +132,15 @@ export class FastConnection implements FastSink {
   /** begin marks a request as taken by the fast lane. */
   begin(req: FastRequest, ctx: RequestContext): void {
     this.busy = true;
-    this.#begun = true;
+    this.host.idleReaper.move(this, this.host.idleReaper.serving);
     this.request = req;
     this.context = ctx;
-    if (req.close) this.#closeAfter = true;
+    if (req.close) this.#flags |= Flag.CloseAfter;
   }
 
   /** closeAfterResponse: the response being served ends the connection (keep-alive limits). */
   closeAfterResponse(): void {
-    this.#closeAfter = true;
+    this.#flags |= Flag.CloseAfter;
   }
 
   finish(complete: boolean): void {
@@ -124,11 +151,14 @@ export class FastConnection implements FastSink {
     this.request = null;
     this.context = null;
     if (this.gone) return;
+    // Ended or kept, the connection now waits under the idle timeout: one whose client never
+    // closes its side after our FIN is destroyed then, and does not hold its socket for ever.
+    const reaper = this.host.idleReaper;
+    reaper.move(this, reaper.betweenRequests);
     if (!complete || this.closeAfter) {
       this.socket.end();
       return;
     }
-    if (this.#served++ === 0) this.socket.setTimeout(this.host.idleTimeoutMs);
     const pending = this.pending;
     if (pending !== null) {
       this.pending = null;
@@ -141,14 +171,12 @@ export class FastConnection implements FastSink {
     const socket = this.socket;
     socket.pause();
     socket.removeListener('data', onData);
-    socket.removeListener('end', onEnd);
+    socket.allowHalfOpen = (this.#flags & Flag.WasHalfOpen) !== 0;
     socket.removeListener('close', onClose);
     socket.removeListener('error', onError);
-    socket.removeListener('drain', onDrain);
-    socket.removeListener('timeout', onTimeout);
-    socket.setTimeout(0);
+    if ((this.#flags & Flag.DrainWatched) !== 0) socket.removeListener('drain', onDrain);
+    this.host.idleReaper.remove(this);
     delete (socket as TaggedSocket)[kConn];
-    this.host.forget(this);
     if (bytes !== null && bytes.length > 0) socket.unshift(bytes);
     this.host.handOff(socket);
   }
@@ -164,7 +192,7 @@ export class FastConnection implements FastSink {
   onGone(): void {
     if (this.gone) return;
     this.gone = true;
-    this.host.forget(this);
+    this.host.idleReaper.remove(this);
     if (this.busy) {
       const ex = this.exchange;
       if (ex !== null) ex.clientGone();
@@ -180,17 +208,6 @@ function onData(this: Socket, chunk: Buffer): void {
   connOf(this)?.onData(chunk);
 }
 
-function onEnd(this: Socket): void {
-  // The client half-closed. As node:http does by default (httpAllowHalfOpen off), a request in
-  // progress counts as abandoned: the upstream side is aborted and the connection closed.
-  const c = connOf(this);
-  if (c === undefined) return;
-  if (c.busy) {
-    c.onGone();
-    this.destroy();
-  } else this.end();
-}
-
 function onClose(this: Socket): void {
   connOf(this)?.onGone();
 }
@@ -202,10 +219,4 @@ function onError(this: Socket): void {
 
 function onDrain(this: Socket): void {
   connOf(this)?.exchange?.onDrain();
-}
-
-function onTimeout(this: Socket): void {
-  const c = connOf(this);
-  // A slow server is not the client's idleness: only an idle connection is closed.
-  if (c !== undefined && !c.busy) this.destroy();
 }
