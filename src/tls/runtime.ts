@@ -24,11 +24,9 @@ import type { ConfigWatcher } from '../watcher/watcher.js';
 import { ConnectionDemux } from '../tcp/demux.js';
 import { parseCertificate, secureContextFor, type LoadedCertificate } from './certificate.js';
 import { TlsManager } from './manager.js';
-import { AcmeResolver } from './acme/resolver.js';
-import { EtcdStorage } from './acme/etcd-storage.js';
-import { etcdClientOptions } from '../providers/etcd/options.js';
-import { FileStorage, type AcmeStorage, type ChallengeKind } from './acme/storage.js';
-import { RelayStorage, type ChallengePublisher, type PendingChallenge } from './acme/relay.js';
+import type { AcmeResolver } from './acme/resolver.js';
+import type { AcmeStorage, ChallengeKind } from './acme/storage.js';
+import type { ChallengePublisher, PendingChallenge } from './acme/relay.js';
 import type { PemPair } from './selfsigned.js';
 
 /** The process's part in TLS: everything, everything and relaying to workers (the primary), or serving only (a worker). */
@@ -233,29 +231,34 @@ export class TlsRuntime {
     const epResolvers = new Map<string, string>();
     for (const [n, ep] of Object.entries(this.#config.entryPoints)) if (ep.http.tls?.certResolver !== undefined) epResolvers.set(n, ep.http.tls.certResolver);
     const storages = new Map<string, AcmeStorage>();
-    for (const [name, r] of Object.entries(this.#config.certificatesResolvers)) {
+    const configured = Object.entries(this.#config.certificatesResolvers);
+    // The ACME client, its storages and the etcd client are loaded only when a resolver needs them
+    // here (a worker with file storage runs no resolver and stores nothing).
+    const needed = configured.some(([, r]) => this.role !== 'serve' || r.acme.storage === 'etcd');
+    const acme = needed ? await loadAcme() : null;
+    for (const [name, r] of configured) {
       const cfg = r.acme;
       let storage = storages.get(cfg.storage);
       if (storage === undefined) {
         if (cfg.storage === 'etcd') {
           const etcd = this.#config.providers.etcd;
           if (etcd === null) throw new Error(`certificatesResolvers.${name}.acme.storage: etcd needs --providers.etcd.endpoints`);
-          storage = new EtcdStorage(etcdClientOptions(etcd, this.#cwd, this.#logger.child({ component: 'etcd' })), etcd.rootKey);
+          storage = new acme!.EtcdStorage(acme!.etcdClientOptions(etcd, this.#cwd, this.#logger.child({ component: 'etcd' })), etcd.rootKey);
         } else if (this.role === 'serve') {
           // A worker's answers come from the primary; a file holds none.
           continue;
         } else {
-          storage = new FileStorage(path.resolve(this.#cwd, cfg.storage));
+          storage = new acme!.FileStorage(path.resolve(this.#cwd, cfg.storage));
         }
         storages.set(cfg.storage, storage);
         this.#storages.push(storage);
         if (this.role === 'primary') {
-          storage = new RelayStorage(storage, () => this.publishChallenge, this.#pending);
+          storage = new acme!.RelayStorage(storage, () => this.publishChallenge, this.#pending);
           storages.set(cfg.storage, storage);
         }
       }
       if (this.role === 'serve') continue;
-      this.resolvers.push(new AcmeResolver(name, cfg, { storage, certificates: certs, logger: this.#logger, entrypointResolvers: epResolvers }));
+      this.resolvers.push(new acme!.AcmeResolver(name, cfg, { storage, certificates: certs, logger: this.#logger, entrypointResolvers: epResolvers }));
     }
     for (const r of this.resolvers) await r.start();
     this.#watcher = watcher;
@@ -285,4 +288,15 @@ export class TlsRuntime {
     for (const r of this.resolvers) r.close();
     await Promise.all(this.#storages.map((s) => s.close().catch(() => {})));
   }
+}
+
+async function loadAcme(): Promise<{
+  AcmeResolver: typeof import('./acme/resolver.js').AcmeResolver;
+  EtcdStorage: typeof import('./acme/etcd-storage.js').EtcdStorage;
+  etcdClientOptions: typeof import('../providers/etcd/options.js').etcdClientOptions;
+  FileStorage: typeof import('./acme/storage.js').FileStorage;
+  RelayStorage: typeof import('./acme/relay.js').RelayStorage;
+}> {
+  const [resolver, etcd, options, storage, relay] = await Promise.all([import('./acme/resolver.js'), import('./acme/etcd-storage.js'), import('../providers/etcd/options.js'), import('./acme/storage.js'), import('./acme/relay.js')]);
+  return { AcmeResolver: resolver.AcmeResolver, EtcdStorage: etcd.EtcdStorage, etcdClientOptions: options.etcdClientOptions, FileStorage: storage.FileStorage, RelayStorage: relay.RelayStorage };
 }
