@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from './zod.js';
 import { schemaLeaves } from './leaves.js';
 import { COVERED, type Coverage } from './coverage-table.js';
 import { REFUSED, refusalMessage, type Refusal } from './refused.js';

@@ -6,7 +6,7 @@
  * and dynamic schemas with it, and the refused-options table (refused.ts) names paths in the same
  * syntax.
  */
-import type { z } from 'zod';
+import type * as z from './zod.js';
 import { defOf, wrapped } from './zod-def.js';
 
 

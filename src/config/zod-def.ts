@@ -3,7 +3,7 @@
  * describe, canonicalize and list options. One place knows its shape and which schema types only
  * wrap another one.
  */
-import type { z } from 'zod';
+import type * as z from './zod.js';
 
 export interface ZodDef {
   type: string;

@@ -6,7 +6,7 @@
  * right-most address not in `excludedIPs`, or else the client IP the entrypoint resolved.
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from '../config/zod.js';
 import type { RequestContext } from '../proxy/context.js';
 import { ConfigError } from '../errors.js';
 

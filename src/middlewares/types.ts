@@ -3,7 +3,7 @@
  * and precomputes everything from its options once, when a snapshot is built, and returns a Handler
  * that only handles requests (Traefik's `New`, Caddy's Provision/Validate).
  */
-import type { z } from 'zod';
+import type * as z from '../config/zod.js';
 import type { Handler } from '../proxy/context.js';
 import type { Logger } from '../observability/logger.js';
 

@@ -6,7 +6,7 @@
  * A router applies its middlewares in order before the connection reaches its service.
  */
 import type { Duplex } from 'node:stream';
-import { z } from 'zod';
+import * as z from '../config/zod.js';
 import { IPMatcher } from '../middlewares/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProxyAddresses } from './proxy-protocol.js';

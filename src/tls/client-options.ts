@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { z } from 'zod';
+import * as z from '../config/zod.js';
 import { ConfigError } from '../errors.js';
 
 export const clientTlsSchema = z.strictObject({

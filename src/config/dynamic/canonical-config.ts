@@ -9,7 +9,7 @@ import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.j
 import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { tcpMiddlewareSchemas } from '../../tcp/middlewares.js';
 import { canonicalize, canonicalKey, renameKeys } from './canonical.js';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import {
   httpProfileSchema,
   httpRouterSchema,

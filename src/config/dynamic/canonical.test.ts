@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { canonicalize } from './canonical.js';
 import { canonicalConfig, validateDynamic } from './validate.js';
 import '../../middlewares/index.js';

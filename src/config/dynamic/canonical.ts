@@ -12,7 +12,7 @@
  * touched. The input is not modified: what needs no change is returned as it is (shared), and
  * only objects and lists with a change are copied.
  */
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { defOf, wrapped, type ZodDef } from '../zod-def.js';
 
 

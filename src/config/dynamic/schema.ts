@@ -3,7 +3,7 @@
  * (router, service, middleware) has its own schema so that one bad element is rejected alone.
  * Middleware options are checked by the middleware's own factory (see middlewares/registry.ts).
  */
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { parseDuration } from '../duration.js';
 import { CIPHER_SUITES, CLIENT_AUTH_TYPES, CURVES, TLS_VERSIONS } from '../../tls/options.js';
 

@@ -5,7 +5,7 @@
  * concept. What they mean is implemented in upstreams/transport.ts, tcp/service.ts and
  * tls/manager.ts.
  */
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { CIPHER_SUITES, TLS_VERSIONS } from '../../tls/options.js';
 import { durationSchema, signedDurationSchema, signedMs } from './schema.js';
 

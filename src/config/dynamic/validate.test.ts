@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { registerMiddleware } from '../../middlewares/registry.js';
 import { referenceErrors, validateDynamic } from './validate.js';
 

@@ -6,7 +6,7 @@
  * elements are not, since they can point into other providers (see referenceErrors).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { RuleSyntaxError } from '../../errors.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
 import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import '../../middlewares/index.js';
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
 import { validateDynamic } from '../dynamic/validate.js';

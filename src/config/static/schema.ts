@@ -4,7 +4,7 @@
  * injected by load.ts before parsing) and turns durations into milliseconds, so the inferred
  * output type is the resolved configuration the rest of Gantry reads.
  */
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { durationSchema } from '../dynamic/schema.js';
 import { parseDuration } from '../duration.js';
 import { parseLogLevel } from '../../observability/logger.js';

@@ -4,7 +4,7 @@
  * canonical names case-insensitively and coerced from text before zod validates it. It also turns
  * zod issues into messages that name the full path and suggest the closest valid option.
  */
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { didYouMean } from '../suggest.js';
 import { defOf, wrapped, type ZodDef } from '../zod-def.js';
 

@@ -2,7 +2,7 @@
  * addPrefix puts a prefix in front of the path before forwarding (Traefik
  * `pkg/middlewares/addprefix`); the query string is kept.
  */
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { withFastStep } from '../fast-step.js';

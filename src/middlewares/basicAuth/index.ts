@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';

@@ -13,7 +13,7 @@
  * (no per-request closure); the time source is injectable for tests.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { parseDuration } from '../../config/duration.js';
 import { durationSchema } from '../../config/dynamic/schema.js';
 import { ConfigError } from '../../errors.js';

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type * as Zlib from 'node:zlib';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import type { MiddlewareFactory } from '../types.js';

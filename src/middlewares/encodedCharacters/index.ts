@@ -7,7 +7,7 @@
  * and NUL are, unless `entryPoints.<name>.http.encodedCharacters` allows them), as in Traefik.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';

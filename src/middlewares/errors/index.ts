@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import { RequestContext, type Handler, type ResponseModifier } from '../../proxy/context.js';
 import type { MiddlewareEnv, MiddlewareFactory } from '../types.js';

@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent, Dispatcher } from 'undici';
 import { undici } from '../../upstreams/undici.js';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { compileConfigRegexp, type GoRegexp } from '../../regexp/index.js';

@@ -13,7 +13,7 @@
  * Other requests pass untouched. The server must speak HTTP/2 (an `h2c://` or `https://` URL).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';

@@ -6,7 +6,7 @@
  * then the custom response headers, then the CORS headers.
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext, ResponseHeaders, ResponseModifier } from '../../proxy/context.js';
 import { sendText, writeHead } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';

@@ -5,7 +5,7 @@
  * went away ('close' on the response).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import type { MiddlewareFactory } from '../types.js';
 import { sendText } from '../../proxy/respond.js';

@@ -5,7 +5,7 @@
  * (see ../ip.ts); an address the strategy cannot find is rejected.
  */
 import { STATUS_CODES } from '../../node-http.js';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { sendText } from '../../proxy/respond.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';

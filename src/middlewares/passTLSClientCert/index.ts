@@ -13,7 +13,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { MiddlewareFactory } from '../types.js';
 
 const flag = z.boolean().optional();

@@ -11,7 +11,7 @@
  * also says what happens while Redis is unavailable).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { parseDuration } from '../../config/duration.js';
 import { durationSchema } from '../../config/dynamic/schema.js';
 import { ConfigError } from '../../errors.js';

@@ -6,7 +6,7 @@
  * and inFlightReq.
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { RequestContext } from '../../proxy/context.js';
 import { IPStrategy, ipStrategySchema } from '../ip.js';
 

@@ -4,7 +4,7 @@
  * URL is rewritten with the replacement (`${1}` …); when the rewrite changes nothing the request
  * goes on, which keeps a rule like `^http://(.*)` → `https://${1}` from looping.
  */
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { MiddlewareFactory } from '../types.js';
 import { compileConfigRegexp } from '../../regexp/index.js';
 import { requestHost, schemeOf, sendRedirect } from './redirect.js';

@@ -3,7 +3,7 @@
  * (Traefik `pkg/middlewares/redirect/redirect_scheme.go`). The port is dropped when it is the
  * scheme's default. A request already at the target scheme and port goes on unchanged.
  */
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { requestHost, schemeOf, sendRedirect } from '../redirectRegex/redirect.js';

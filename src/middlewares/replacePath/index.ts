@@ -4,7 +4,7 @@
  * X-Replaced-Path.
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { ConfigError } from '../../errors.js';
 import type { MiddlewareFactory } from '../types.js';
 import { appendRequestHeader } from '../stripPrefix/index.js';

@@ -4,7 +4,7 @@
  * and named groups expand, the query string is kept and the original path goes in
  * X-Replaced-Path. A request whose path does not match, or an empty replacement, passes unchanged.
  */
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';
 import { compileConfigRegexp } from '../../regexp/index.js';

@@ -16,7 +16,7 @@
  *   stays (DESIGN.md: safe for any method).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import { parseDuration } from '../../config/duration.js';
 import { durationSchema } from '../../config/dynamic/schema.js';
 import { ConfigError } from '../../errors.js';

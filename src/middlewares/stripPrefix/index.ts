@@ -5,7 +5,7 @@
  * X-Forwarded-Prefix; the query string is untouched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { Handler, RequestContext } from '../../proxy/context.js';
 import { sendText } from '../../proxy/respond.js';
 import type { MiddlewareFactory } from '../types.js';

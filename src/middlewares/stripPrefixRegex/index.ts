@@ -3,7 +3,7 @@
  * starts with it (Traefik `pkg/middlewares/stripprefixregex`). Expressions are Go
  * syntax and are not anchored: `/foo/[a-z]+/` strips `/foo/abc/` from `/foo/abc/bar`.
  */
-import { z } from 'zod';
+import * as z from '../../config/zod.js';
 import type { MiddlewareFactory } from '../types.js';
 import { compileConfigRegexp } from '../../regexp/index.js';
 import { applyStrip } from '../stripPrefix/index.js';
