@@ -403,14 +403,31 @@ async function runThroughput(ctx, sc) {
   return { ref, runs, rows, notes, ...(sc.id === 'routers' ? { liveChange } : {}) };
 }
 
-/** idleRun opens N idle keep-alive connections to a fresh contestant and reads its RSS before and after. */
+/**
+ * How long Gantry is left alone before a settled reading: its idle trim collects after 30 s of quiet
+ * (6 intervals of 5 s, counted from the end of the busy interval), so within 40 s; 50 s has margin.
+ */
+const SETTLE_MS = 50_000;
+
+/**
+ * idleRun opens N idle keep-alive connections to a fresh contestant and reads its RSS before and
+ * after: 1 s after a warm-up load and 2 s after the connections are open (what a burst costs at
+ * once), and for Gantry also settled, each reading 50 s after the last activity (what holding them
+ * costs: the idle trim has given back the young generation the warm-up and the burst grew).
+ */
 async function idleRun(ctx, c, round) {
+  const settle = c === 'gantry';
   const proc = await ctx.servers.restart(c);
   const port = ctx.servers.port(c);
   // A second of load first, so that the process has the heap and pools it has in service.
   await runWrk({ url: `http://127.0.0.1:${port}/`, connections: 50, seconds: 1, cpus: ctx.cpu.load, host: VHOST });
   await sleep(1000);
   const before = rssKiB(proc.pid);
+  let beforeSettled = null;
+  if (settle) {
+    await sleep(SETTLE_MS);
+    beforeSettled = rssKiB(proc.pid);
+  }
   const client = spawn('taskset', ['-c', ctx.cpu.load, process.execPath, join(REPO, 'bench', 'idle-client.mjs'), `--port=${port}`, `--count=${ctx.opts.idleCount}`, `--host=${VHOST}`, '--max-seconds=150'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: client.stdout });
   const waiters = [];
@@ -431,9 +448,15 @@ async function idleRun(ctx, c, round) {
     const ready = await nextMessage(120_000);
     await sleep(2000); // let allocators settle and lazy per-connection buffers appear
     const after = rssKiB(proc.pid);
+    let afterSettled = null;
+    if (settle) {
+      await sleep(SETTLE_MS);
+      afterSettled = rssKiB(proc.pid);
+    }
     client.stdin.write('report\n');
     const rep = await nextMessage(10_000);
     const open = rep.open;
+    const per10k = (from, to) => (open > 0 ? ((to.kib - from.kib) / 1024) * (10_000 / open) : null);
     return {
       round,
       contestant: c,
@@ -447,7 +470,10 @@ async function idleRun(ctx, c, round) {
       processes: after.procs,
       rssBeforeKiB: before.kib,
       rssAfterKiB: after.kib,
-      per10kMiB: open > 0 ? ((after.kib - before.kib) / 1024) * (10_000 / open) : null,
+      per10kMiB: per10k(before, after),
+      rssBeforeSettledKiB: beforeSettled?.kib ?? null,
+      rssAfterSettledKiB: afterSettled?.kib ?? null,
+      per10kSettledMiB: settle ? per10k(beforeSettled, afterSettled) : null,
     };
   } finally {
     client.stdin.end('exit\n');
@@ -469,7 +495,7 @@ async function runIdle(ctx, sc) {
       try {
         const r = await idleRun(ctx, c, round);
         runs.push(r);
-        log(`idle-10k r${round + 1} ${c.padEnd(10)} RSS ${(r.rssBeforeKiB / 1024).toFixed(1)} → ${(r.rssAfterKiB / 1024).toFixed(1)} MiB, ${r.open} open (${r.failed} failed, ${r.non200} non-200, opened in ${r.openMs} ms): ${r.per10kMiB?.toFixed(1)} MiB per 10k`);
+        log(`idle-10k r${round + 1} ${c.padEnd(10)} RSS ${(r.rssBeforeKiB / 1024).toFixed(1)} → ${(r.rssAfterKiB / 1024).toFixed(1)} MiB, ${r.open} open (${r.failed} failed, ${r.non200} non-200, opened in ${r.openMs} ms): ${r.per10kMiB?.toFixed(1)} MiB per 10k${r.per10kSettledMiB == null ? '' : `; settled ${(r.rssBeforeSettledKiB / 1024).toFixed(1)} → ${(r.rssAfterSettledKiB / 1024).toFixed(1)} MiB: ${r.per10kSettledMiB.toFixed(1)} MiB per 10k`}`);
       } catch (e) {
         log(`idle-10k ${c}: ${e.message}`);
         notes.push(`${c}: ${e.message.split('\n')[0]}`);
@@ -602,7 +628,7 @@ function estimateMinutes(opts, scenarios) {
   for (const sc of scenarios) {
     const k = sc.contestants.length;
     // ~13 s per idle run (restart, 1 s load, open 10k, settle); 10k-router configs take ~30 s to load.
-    if (sc.kind === 'idle') s += k * opts.idleRounds * 13;
+    if (sc.kind === 'idle') s += k * opts.idleRounds * 13 + opts.idleRounds * (2 * SETTLE_MS) / 1000;
     else if (sc.kind === 'rss') s += k * 23;
     else s += k * (opts.warmup + 0.5 + opts.rounds * (opts.duration + 0.3)) + (sc.id === 'routers' ? 60 : 3);
   }

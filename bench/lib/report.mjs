@@ -53,6 +53,7 @@ export function summarizeIdle(runs, contestants, ref) {
       failed: mine.reduce((a, r) => a + r.failed + r.non200, 0),
       per10kMiB: median(mine.map((r) => r.per10kMiB)),
       per10kX: ratioMedian(runs, c, ref, 'per10kMiB'),
+      per10kSettledMiB: mine.some((r) => r.per10kSettledMiB != null) ? median(mine.map((r) => r.per10kSettledMiB).filter((v) => v != null)) : null,
     });
   }
   return rows;
@@ -80,14 +81,18 @@ export function throughputTable(rows, ref) {
 
 export function idleTable(rows, ref) {
   const out = [
-    `| proxy | RSS before | RSS with idle conns | conns open | RSS per 10k conns | ×${ref} | failed |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| proxy | RSS before | RSS with idle conns | conns open | RSS per 10k conns | ×${ref} | settled: per 10k conns | ×${ref} | failed |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const refRow = rows.find((r) => r.contestant === ref);
   for (const r of rows) {
+    const settledX = r.per10kSettledMiB == null || refRow?.per10kMiB == null ? null : r.per10kSettledMiB / refRow.per10kMiB;
     out.push(
-      `| ${r.contestant} | ${fnum(r.rssBeforeMiB, 1)} MiB | ${fnum(r.rssAfterMiB, 1)} MiB | ${fnum(r.open)} | ${fnum(r.per10kMiB, 1)} MiB | ${fx(r.per10kX)} | ${r.failed} |`,
+      `| ${r.contestant} | ${fnum(r.rssBeforeMiB, 1)} MiB | ${fnum(r.rssAfterMiB, 1)} MiB | ${fnum(r.open)} | ${fnum(r.per10kMiB, 1)} MiB | ${fx(r.per10kX)} | ${r.per10kSettledMiB == null ? '—' : `${fnum(r.per10kSettledMiB, 1)} MiB`} | ${fx(settledX)} | ${r.failed} |`,
     );
   }
+  out.push('');
+  out.push(`"RSS per 10k": RSS 2 s after the connections are open minus RSS 1 s after a 1 s warm-up load. "Settled" (Gantry only): the same, each reading taken 50 s after the last activity, once Gantry's idle trim (30 s of quiet) has given back the young generation that the warm-up and the burst of connections grew; its ratio is to ${ref}'s figure, which does not change with time.`);
   return out.join('\n');
 }
 
@@ -119,7 +124,10 @@ export function targets(results) {
   const idle = (c) => results['idle-rss']?.rows?.find((r) => r.contestant === c) ?? null;
   add('idle, no routes: one process ≤ 60 MB RSS', idle('gantry-idle-1')?.rssMiB ?? null, (v) => v <= 60, (v) => `${v.toFixed(1)} MiB`);
   add('idle, no routes: default process set ≤ 150 MB (RSS sum)', idle('gantry-idle-default')?.rssMiB ?? null, (v) => v <= 150, (v) => `${v.toFixed(1)} MiB (PSS ${idle('gantry-idle-default').pssMiB.toFixed(1)} MiB, ${idle('gantry-idle-default').processes} processes)`);
-  add('idle keep-alive: ≤ 15 MB RSS per 10k', results['idle-10k']?.rows?.find((r) => r.contestant === 'gantry')?.per10kMiB ?? null, (v) => v <= 15, (v) => `${v.toFixed(1)} MiB`);
+  const idle10k = results['idle-10k']?.rows?.find((r) => r.contestant === 'gantry') ?? null;
+  // 15 MB is 14.3 MiB.
+  add('idle keep-alive, held (settled): ≤ 15 MB RSS per 10k', idle10k?.per10kSettledMiB ?? null, (v) => v <= 15e6 / 2 ** 20, (v) => `${v.toFixed(1)} MiB`);
+  add('idle keep-alive, 2 s after the burst: ≤ 15 MB RSS per 10k', idle10k?.per10kMiB ?? null, (v) => v <= 15e6 / 2 ** 20, (v) => `${v.toFixed(1)} MiB`);
   add('--workers=2: req/s ≥ 0.8× nginx 2 workers', row('workers-2', 'gantry-2w')?.rpsX ?? null, (v) => v >= 0.8, x);
   add('h2: req/s ≥ 0.5× nginx (h2load)', row('h2', 'gantry-h2')?.ratio ?? null, (v) => v >= 0.5, x);
   const rl = row('reload', 'gantry-reload');
