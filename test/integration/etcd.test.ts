@@ -98,6 +98,12 @@ test('etcd: the dynamic model as keys under rootKey is applied live; a bad key i
   await client.put(`${root}/http/routers/broken/rulez`, 'Path(`/b`)');
   await waitFor(async () => JSON.stringify(JSON.parse((await get(g.api('/api/rawdata'))).body).providerErrors).includes(`${root}/http/routers/broken/rulez`), 5000);
   assert.equal(await backendOf(g, '/kv/4') !== undefined, true, 'a bad key never takes the other routes down');
+  // A key naming an element "__proto__" would otherwise write into Object.prototype.
+  await client.put(`${root}/http/routers/__proto__/rule`, 'PathPrefix(`/p`)');
+  await waitFor(async () => JSON.stringify(JSON.parse((await get(g.api('/api/rawdata'))).body).providerErrors).includes(`${root}/http/routers/__proto__/rule`), 5000);
+  const raw = (await get(g.api('/api/rawdata'))).body;
+  assert.match(raw, /__proto__\\" is reserved/, raw.slice(0, 2000));
+  assert.equal(await backendOf(g, '/kv/6') !== undefined, true);
   await client.deletePrefix(`${root}/http/routers/demo/`);
   await waitFor(async () => (await get(g.url('/kv/5'))).status === 404, 5000);
 });

@@ -8,7 +8,7 @@
 import { middlewareFactory, middlewareTypes } from '../../middlewares/registry.js';
 import { UNSUPPORTED_MIDDLEWARES } from '../../middlewares/unsupported.js';
 import { tcpMiddlewareSchemas } from '../../tcp/middlewares.js';
-import { canonicalize, canonicalKey, renameKeys } from './canonical.js';
+import { canonicalize, canonicalKey, renameKeys, setOwn } from './canonical.js';
 import type * as z from '../zod.js';
 import {
   httpProfileSchema,
@@ -66,9 +66,9 @@ export function canonicalDynamic(config: unknown, sections: Readonly<Record<stri
         if (out === null) {
           if (c === def) continue;
           out = {};
-          for (let j = 0; j < i; j++) out[names[j]!] = elements[names[j]!];
+          for (let j = 0; j < i; j++) setOwn(out, names[j]!, elements[names[j]!]);
         }
-        out[el] = c;
+        setOwn(out, el, c);
       }
       section[kind] = out ?? elements;
     }
@@ -81,7 +81,7 @@ function canonicalTcpMiddleware(def: unknown): unknown {
   if (!isObj(def)) return def;
   const schemas = tcpMiddlewareSchemas as Record<string, z.ZodType>;
   const out: Obj = {};
-  for (const [k, v] of Object.entries(renameKeys(def, Object.keys(schemas)))) out[k] = schemas[k] === undefined || v === null ? v : canonicalize(schemas[k], v);
+  for (const [k, v] of Object.entries(renameKeys(def, Object.keys(schemas)))) setOwn(out, k, schemas[k] === undefined || v === null ? v : canonicalize(schemas[k], v));
   return out;
 }
 
@@ -93,7 +93,7 @@ function canonicalMiddleware(def: unknown, chain: z.ZodType): unknown {
   for (const [k, v] of Object.entries(def)) {
     const type = canonicalKey(k, types) ?? k;
     const schema = type === 'chain' ? chain : middlewareFactory(type)?.schema;
-    out[Object.hasOwn(def, type) && type !== k ? k : type] = schema === undefined || v === null || v === undefined ? v : canonicalize(schema, v);
+    setOwn(out, Object.hasOwn(def, type) && type !== k ? k : type, schema === undefined || v === null || v === undefined ? v : canonicalize(schema, v));
   }
   return out;
 }

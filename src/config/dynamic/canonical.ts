@@ -84,12 +84,22 @@ function keyIndex(names: Iterable<string>): KeyIndex {
   return { exact, folded };
 }
 
+/**
+ * setOwn stores `v` as `obj`'s own property `k`. A plain assignment to `__proto__` would set the
+ * object's prototype instead, and the key (a router named so, say) would vanish before validation
+ * could refuse it.
+ */
+export function setOwn(obj: Obj, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else obj[k] = v;
+}
+
 function renameKeysWith(obj: Obj, index: KeyIndex): Obj {
   const out: Obj = {};
   for (const k of Object.keys(obj)) {
     const v = obj[k];
     const c = index.exact.has(k) ? k : (index.folded.get(k.toLowerCase()) ?? null);
-    out[c !== null && (c === k || !Object.hasOwn(obj, c)) && !Object.hasOwn(out, c) ? c : k] = v;
+    setOwn(out, c !== null && (c === k || !Object.hasOwn(obj, c)) && !Object.hasOwn(out, c) ? c : k, v);
   }
   return out;
 }
@@ -122,7 +132,7 @@ export function canonicalize(schema: z.ZodType, value: unknown): unknown {
         const c = canonicalize(field, v);
         if (c === v) continue;
         out ??= { ...value };
-        out[k] = c;
+        setOwn(out, k, c);
       }
       return out ?? value;
     }
@@ -134,7 +144,7 @@ export function canonicalize(schema: z.ZodType, value: unknown): unknown {
         const c = canonicalize(def.valueType!, v);
         if (c === v) continue;
         out ??= { ...value };
-        out[k] = c;
+        setOwn(out, k, c);
       }
       return out ?? value;
     }

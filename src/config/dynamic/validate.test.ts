@@ -265,3 +265,21 @@ test('Traefik v3.7 router, TCP and UDP elements: what loads and what is refused,
   ];
   for (const c of cases) assert.deepEqual(validateDynamic(c.input).errors.map((e) => e.message), c.errors, c.desc);
 });
+
+test('an element named "__proto__" is refused by name, not lost, and does not touch prototypes', () => {
+  // JSON.parse (and the YAML and TOML parsers) make "__proto__" an own key, as a provider may send it.
+  const input = JSON.parse(
+    '{"http":{"routers":{"__proto__":{"rule":"Host(`p.test`)","service":"s"},"ok":{"rule":"Host(`ok.test`)","service":"s"}},' +
+      '"services":{"s":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:1"}]}}},' +
+      '"middlewares":{"m":{"__proto__":{"headers":{}}},"__proto__":{"headers":{}}}}}',
+  );
+  const { config, errors } = validateDynamic(input);
+  assert.deepEqual(Object.keys(config.http.routers), ['ok']);
+  assert.equal(Object.getPrototypeOf(config.http.routers), Object.prototype);
+  const byPath = new Map(errors.map((e) => [e.path, e.message]));
+  assert.match(byPath.get('http.routers.__proto__') ?? '', /^http\.routers\.__proto__: this name is reserved/);
+  assert.match(byPath.get('http.middlewares.__proto__') ?? '', /reserved/);
+  assert.ok(byPath.has('http.middlewares.m'), `a middleware whose type is "__proto__" is an error: ${JSON.stringify(errors)}`);
+  assert.equal(Object.hasOwn(Object.prototype, 'rule'), false);
+  assert.equal(Object.hasOwn(Object.prototype, 'headers'), false);
+});

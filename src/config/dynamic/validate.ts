@@ -213,6 +213,11 @@ export function validateDynamic(config: unknown, opts: { canonical?: boolean; me
       const target = name === 'udp' ? ((out.udp[sub] = {}) as Obj) : ((out as unknown as Record<string, Obj>)[name]![sub] as Obj);
       for (const [el, def] of Object.entries(v)) {
         const elPath = `${path}.${el}`;
+        if (el === '__proto__') {
+          // Written into a plain object it would set a prototype, not add an element.
+          err(elPath, elPath, 'this name is reserved: choose another');
+          continue;
+        }
         const parent = path === 'http.routers' && parents.has(el);
         const seen = memo?.recall(path, el, def, parent);
         if (seen !== undefined) {

@@ -73,3 +73,29 @@ test('template: normalize and functions', () => {
   assert.throws(() => renderTemplate('{{ .Nope }}', data), /unknown field/);
   assert.throws(() => renderTemplate('{{ .Name ', data), /unclosed/);
 });
+
+test('decodeFlat: a "__proto__" anywhere in a label is refused, and Object.prototype stays untouched', () => {
+  const res = decodeFlat(
+    {
+      'traefik.http.routers.__proto__.rule': 'Host(`x`)',
+      'traefik.http.routers.__proto__.service': 'evil',
+      'traefik.http.routers.a.__proto__.middlewares': 'm',
+      'traefik.http.services.__proto__.loadbalancer.server.port': '80',
+      'traefik.http.routers.ok.rule': 'Host(`ok`)',
+    },
+    'traefik',
+  );
+  const plain = {} as Record<string, unknown>;
+  assert.equal(plain['rule'], undefined, 'a label wrote into Object.prototype');
+  assert.equal(plain['service'], undefined);
+  assert.equal(Object.hasOwn(Object.prototype, 'rule'), false);
+  assert.deepEqual(res.config, { http: { routers: { ok: { rule: 'Host(`ok`)' } } } });
+  assert.equal(res.errors.length, 4);
+  for (const e of res.errors) assert.match(e.message, /"__proto__" is reserved/);
+  assert.deepEqual(res.errors.map((e) => e.source).sort(), [
+    'traefik.http.routers.__proto__.rule',
+    'traefik.http.routers.__proto__.service',
+    'traefik.http.routers.a.__proto__.middlewares',
+    'traefik.http.services.__proto__.loadbalancer.server.port',
+  ]);
+});

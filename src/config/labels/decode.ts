@@ -44,6 +44,9 @@ export function decodeFlat(entries: Record<string, string>, prefix: string): Dec
     const element = elementPath(segments);
     try {
       if (segments.length < 4) throw new LabelError('too short: expected e.g. http.routers.<name>.rule');
+      // Written into a plain object, this name would reach Object.prototype and every object of
+      // the process (a router named so would give every object a `rule`).
+      if (segments.includes('__proto__')) throw new LabelError('"__proto__" is reserved and cannot name anything');
       set(out, ROOT, segments, 0, entries[key]!);
     } catch (err) {
       if (!(err instanceof LabelError)) throw err;
@@ -136,7 +139,8 @@ function set(container: Container, node: ModelNode, segments: string[], i: numbe
 
 function ensure(container: Container, key: string | number, kind: 'array' | 'object'): Container {
   const c = container as Record<string | number, unknown>;
-  const cur = c[key];
+  // Own properties only: an inherited one (`constructor`) is not a value a label set.
+  const cur = Object.hasOwn(c, key) ? c[key] : undefined;
   if (cur === undefined) {
     c[key] = kind === 'array' ? [] : {};
     return c[key] as Container;
@@ -151,7 +155,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function assign(container: Container, key: string | number, value: unknown): void {
   const c = container as Record<string | number, unknown>;
-  const cur = c[key];
+  const cur = Object.hasOwn(c, key) ? c[key] : undefined;
   if (cur !== undefined && typeof cur === 'object' && cur !== null && !(typeof value === 'object' && value !== null)) {
     throw new LabelError(`conflicts with other labels setting options below "${String(key)}"`);
   }
