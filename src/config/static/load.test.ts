@@ -318,3 +318,16 @@ test('one problem: the error message is the problem itself', async () => {
     path: '--entrypoints.web.adress',
   });
 });
+
+test('a "__proto__" entry point or resolver name is refused where it was written, and Object.prototype stays untouched', async () => {
+  const cases: { opts: Parameters<typeof load>[0]; want: string }[] = [
+    { opts: { argv: ['--entrypoints.__proto__.address=:1234'] }, want: '--entrypoints.__proto__: the name "__proto__" is reserved: choose another' },
+    { opts: { argv: ['--certificatesresolvers.__proto__.acme.email=a@b.test'] }, want: '--certificatesresolvers.__proto__: the name "__proto__" is reserved: choose another' },
+    { opts: { files: { 'gantry.yaml': 'entryPoints:\n  __proto__:\n    address: ":1"\n' } }, want: 'gantry.yaml: entryPoints.__proto__: the name "__proto__" is reserved: choose another' },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(await problems(c.opts), [c.want]);
+    assert.equal(Object.hasOwn(Object.prototype, 'address'), false, `${c.want}: Object.prototype.address was set`);
+    assert.equal(Object.hasOwn(Object.prototype, 'acme'), false);
+  }
+});

@@ -91,6 +91,11 @@ export function addText(tree: SourceTree, root: SchemaNode, entry: TextEntry): v
       canon.push(f.name);
       node = f.node;
     } else if (node.kind === 'map') {
+      // As a key of a plain object it would reach Object.prototype, not name an entry point.
+      if (seg === '__proto__') {
+        tree.problems.push({ where: where(i + 1), message: 'the name "__proto__" is reserved: choose another' });
+        return;
+      }
       canon.push((probe && findName(probe, seg)) ?? (entry.origin === 'env' ? seg.toLowerCase() : seg));
       node = node.value;
     } else {
@@ -197,6 +202,10 @@ function walkData(tree: SourceTree, node: SchemaNode, data: Obj, target: Obj, ca
       name = f.name;
       child = f.node;
     } else if (node.kind === 'map') {
+      if (rawName === '__proto__') {
+        tree.problems.push({ where: `${file}: ${[...canon, rawName].join('.')}`, message: 'the name "__proto__" is reserved: choose another' });
+        continue;
+      }
       name = findName(target, rawName) ?? rawName;
       child = node.value;
     } else {
