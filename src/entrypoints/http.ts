@@ -26,6 +26,7 @@ import { forwardFast } from '../proxy/fast-forward.js';
 import { markUpgradeSocket } from '../proxy/upgrade.js';
 import { H2_PREFACE, Http2Front } from './http2.js';
 import { assertPortFree, connectionCount, openAcceptSockets, reusePortAvailable } from './accept-sockets.js';
+import { unmapIPv4 } from './peer-address.js';
 
 export interface HttpEntrypointOptions {
   name: string;
@@ -240,10 +241,10 @@ export class HttpEntrypoint implements FastLaneHost {
     const norm = normalizePath(q < 0 ? url : url.slice(0, q), this.opts.normalize);
     if (!norm.ok) return false;
     if (this.#preRouteUnder !== null && norm.path.startsWith(this.#preRouteUnder)) return false;
-    const remote = unmapIPv4(socket.remoteAddress ?? '');
+    const remote = conn.remoteAddress;
     const scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const ctx = new RequestContext(this.name, scheme, remote, host.host, host.port ?? this.#defaultPort, norm.path, q < 0 ? '' : url.slice(q + 1), start);
-    ctx.remotePort = socket.remotePort ?? 0;
+    ctx.remotePort = conn.remotePort;
     if (!this.#trusted(remote)) {
       if (req.forwarded) req.stripForwarded();
     } else {
@@ -599,10 +600,6 @@ function onResponseClose(this: ServerResponse): void {
   // stream is destroyed and `req.socket` is null, so the socket cannot lead back to the server.
   const ep = (this as unknown as Record<symbol, HttpEntrypoint | undefined>)[kEntrypoint];
   if (ctx !== undefined && ep !== undefined) ep.finished(this.req, this, ctx);
-}
-
-function unmapIPv4(addr: string): string {
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { TlsManager } from '../tls/manager.js';
 import type { ClientAuthType } from '../tls/options.js';
 import { parseProxyHeader, type ProxyAddresses } from './proxy-protocol.js';
 import type { TcpEntrypointRoutes, TcpRoute } from './routes.js';
+import { unmapIPv4 } from '../entrypoints/peer-address.js';
 
 /** How long a client may take to send its PROXY header and ClientHello. */
 const PEEK_TIMEOUT_MS = 10_000;
@@ -52,10 +53,10 @@ export class ConnectionDemux {
     // A proxy relays small writes that must not wait for Nagle's algorithm (TLS and HTTP/2 too).
     socket.setNoDelay(true);
     const routes = o.tcpRoutes();
-    const remote = unmap(socket.remoteAddress ?? '');
+    const remote = unmapIPv4(socket.remoteAddress ?? '');
     const pp = o.proxyProtocol !== null && o.proxyProtocol.contains(remote);
     if (!pp && !o.tls && routes === null) return http(socket);
-    const addrs: ProxyAddresses = { srcAddr: remote, srcPort: socket.remotePort ?? 0, dstAddr: unmap(socket.localAddress ?? ''), dstPort: socket.localPort ?? 0 };
+    const addrs: ProxyAddresses = { srcAddr: remote, srcPort: socket.remotePort ?? 0, dstAddr: unmapIPv4(socket.localAddress ?? ''), dstPort: socket.localPort ?? 0 };
     if (!pp && routes !== null && routes.plainCatchAllOnly && routes.tls === null && !o.tls) {
       if (this.#plain(socket, Buffer.alloc(0), routes, addrs)) return;
     }
@@ -155,7 +156,7 @@ export class ConnectionDemux {
     }
     socket.unshift(hello);
     const t = this.#terminate(socket, hs.context, hs.options.alpn, hs.options.clientAuth);
-    if (addrs.srcAddr !== unmap(t.remoteAddress ?? '')) setPeer(t, addrs.srcAddr, addrs.srcPort);
+    if (addrs.srcAddr !== unmapIPv4(t.remoteAddress ?? '')) setPeer(t, addrs.srcAddr, addrs.srcPort);
     // The HTTP server gets the connection once the handshake is done (and the client's
     // certificate, if asked for, has passed): only then is the ALPN choice (h2 or http/1.1) known.
     t.once('authorized', () => http(t));
@@ -230,10 +231,6 @@ function verifyError(t: tls.TLSSocket): string | null {
   if (typeof handle?.verifyError !== 'function') return 'cannot verify the client certificate';
   const e = handle.verifyError();
   return e === null || e === undefined ? null : (e.code ?? e.message);
-}
-
-function unmap(addr: string): string {
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
 /** setPeer makes the client address from a PROXY header the socket's remote address for everyone after. */

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { serviceYaml, startBackend, startWithFile, tempDir, waitFor, type Backend } from '../helpers/gantry.js';
 import { get } from '../helpers/http.js';
@@ -55,6 +56,37 @@ describe('access log', () => {
       assert.equal(typeof l['Duration'], 'number');
       assert.match(String(l['GantryError']), /no route/);
     } finally {
+      await cleanup();
+    }
+  });
+
+  it("logs the client's address and port for each request of a kept-alive connection (fast lane)", async () => {
+    const log = path.join(tmp.dir, 'peer.json');
+    const { g, cleanup } = await startWithFile(serviceYaml('p', 'p.test', [a.url]), [`--accessLog.filePath=${log}`, '--accessLog.format=json']);
+    const port = Number(new URL(g.url('/')).port);
+    const client = net.connect(port, '127.0.0.1');
+    try {
+      await g.waitForLog((l) => l.msg === 'configuration applied' && Number(l['routers']) > 0);
+      await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+      let got = '';
+      client.setEncoding('latin1').on('data', (d: string) => (got += d));
+      for (const n of [1, 2]) {
+        client.write(`GET /peer${n} HTTP/1.1\r\nHost: p.test\r\n\r\n`);
+        await waitFor(() => got.split('HTTP/1.1 200').length > n);
+      }
+      let lines: Array<Record<string, unknown>> = [];
+      await waitFor(() => {
+        lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+        return lines.length >= 2;
+      });
+      assert.deepEqual(lines.map((l) => l['RequestPath']), ['/peer1', '/peer2']);
+      for (const l of lines) {
+        assert.equal(l['ClientHost'], '127.0.0.1');
+        assert.equal(l['ClientPort'], String(client.localPort));
+        assert.equal(l['ClientAddr'], `127.0.0.1:${client.localPort}`);
+      }
+    } finally {
+      client.destroy();
       await cleanup();
     }
   });

@@ -14,6 +14,7 @@ import type { FastExchange, FastSink } from '../../proxy/fast-forward.js';
 import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 import { FastRequest, parseFastHead } from './request-head.js';
 import type { IdleQueue, IdleReaper, Idler } from './idle-reaper.js';
+import { forgetCachedPeer, sharedAddress, unmapIPv4 } from '../peer-address.js';
 
 /** FastLaneHost is what the connection needs from its entrypoint. */
 export interface FastLaneHost {
@@ -33,12 +34,16 @@ export interface FastLaneHost {
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 const enum Flag {
+  /** A request is being served. */
+  Busy = 1,
+  /** The client went away: nothing more is written. */
+  Gone = 2,
   /** The connection ends after the response being served. */
-  CloseAfter = 1,
+  CloseAfter = 4,
   /** A 'drain' listener is on the socket (added at the first backpressure, see watchDrain). */
-  DrainWatched = 2,
+  DrainWatched = 8,
   /** The socket allowed half-open connections before the fast lane took it (given back on hand-off). */
-  WasHalfOpen = 4,
+  WasHalfOpen = 16,
 }
 const kConn = Symbol('gantry.fastConnection');
 type TaggedSocket = Socket & { [kConn]?: FastConnection };
@@ -46,9 +51,9 @@ type TaggedSocket = Socket & { [kConn]?: FastConnection };
 export class FastConnection implements FastSink, Idler {
   readonly socket: Socket;
   readonly host: FastLaneHost;
-  /** A request is being served. */
-  busy = false;
-  gone = false;
+  /** The client's address (IPv4-mapped IPv6 unwrapped) and port, read when the connection came. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
   /** Bytes that arrived while a request was being served (pipelining, or garbage): handed off afterwards. */
   pending: Buffer | null = null;
   exchange: FastExchange | null = null;
@@ -62,12 +67,15 @@ export class FastConnection implements FastSink, Idler {
   idleNext: Idler | null = null;
   idleSince = 0;
   idleQueue: IdleQueue | null = null;
-  /** What is known of the connection (the Flag bits): one field, not three, on every idle connection. */
+  /** What is known of the connection (the Flag bits): one field, not five, on every idle connection. */
   #flags = 0;
 
   constructor(socket: Socket, host: FastLaneHost) {
     this.socket = socket;
     this.host = host;
+    this.remoteAddress = sharedAddress(unmapIPv4(socket.remoteAddress ?? ''));
+    this.remotePort = socket.remotePort ?? 0;
+    forgetCachedPeer(socket);
     (socket as TaggedSocket)[kConn] = this;
     socket.on('data', onData);
     // A client's half-close ends the connection, as node:http does by default (httpAllowHalfOpen
@@ -94,6 +102,16 @@ export class FastConnection implements FastSink, Idler {
     if ((this.#flags & Flag.DrainWatched) !== 0) return;
     this.#flags |= Flag.DrainWatched;
     this.socket.on('drain', onDrain);
+  }
+
+  /** A request is being served. */
+  get busy(): boolean {
+    return (this.#flags & Flag.Busy) !== 0;
+  }
+
+  /** The client went away: nothing more is written. */
+  get gone(): boolean {
+    return (this.#flags & Flag.Gone) !== 0;
   }
 
   /** expire: the reaper found the connection idle past its timeout. */
@@ -131,7 +149,7 @@ export class FastConnection implements FastSink, Idler {
 
   /** begin marks a request as taken by the fast lane. */
   begin(req: FastRequest, ctx: RequestContext): void {
-    this.busy = true;
+    this.#flags |= Flag.Busy;
     this.host.idleReaper.move(this, this.host.idleReaper.serving);
     this.request = req;
     this.context = ctx;
@@ -145,7 +163,7 @@ export class FastConnection implements FastSink, Idler {
 
   finish(complete: boolean): void {
     if (!this.busy) return;
-    this.busy = false;
+    this.#flags &= ~Flag.Busy;
     this.exchange = null;
     this.host.fastFinished(this, complete);
     this.request = null;
@@ -191,7 +209,7 @@ export class FastConnection implements FastSink, Idler {
 
   onGone(): void {
     if (this.gone) return;
-    this.gone = true;
+    this.#flags |= Flag.Gone;
     this.host.idleReaper.remove(this);
     if (this.busy) {
       const ex = this.exchange;

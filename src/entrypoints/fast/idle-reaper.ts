@@ -101,8 +101,10 @@ export class IdleReaper {
   /** move puts `c` at the end of `queue`, taking it off the one it was on. */
   move(c: Idler, queue: IdleQueue): void {
     if (c.idleQueue !== null) c.idleQueue.remove(c);
+    // A queue without a timeout never looks at the time: no clock read for it (once per request).
+    if (queue.timeoutMs === 0) return queue.push(c, 0);
     queue.push(c, this.now());
-    if (queue.timeoutMs > 0 && this.#timer === null) {
+    if (this.#timer === null) {
       this.#timer = setInterval(sweep, this.periodMs, this);
       this.#timer.unref();
     }
