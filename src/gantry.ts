@@ -249,7 +249,7 @@ export class Gantry {
     }
     // A process that has gone quiet gives back the young generation that start-up grew (idle-trim.ts).
     this.#idleTrim = startIdleTrim({
-      onTrim: (before, after) => this.logger.debug('idle trim: collected', { beforeMiB: mib(before), afterMiB: mib(after) }),
+      onTrim: (before, after, pauseMs) => this.logger.debug('idle trim: collected', { beforeMiB: mib(before), afterMiB: mib(after), pauseMs: Math.round(pauseMs) }),
     });
     this.logger.info('gantry started', { pid: process.pid, host: os.hostname(), node: process.version });
   }

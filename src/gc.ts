@@ -8,7 +8,11 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-export type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
+/**
+ * V8's gc extension options. `flavor: 'last-resort'` is V8's collect-all-available-garbage: repeated
+ * full collections that also reduce the footprint (they hand pooled pages back to the system).
+ */
+export type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
 
 let gc: GcFunction | null | undefined;
 

@@ -6,8 +6,8 @@ import { startIdleTrim, youngGenerationBytes } from './idle-trim.js';
 const MiB = 1024 * 1024;
 
 /** growYoungGeneration allocates objects that survive scavenges, which makes V8 grow new space. */
-function growYoungGeneration(): void {
-  for (let round = 0; round < 20 && youngGenerationBytes() < 8 * MiB; round++) {
+function growYoungGeneration(toBytes = 8 * MiB): void {
+  for (let round = 0; round < 40 && youngGenerationBytes() < toBytes; round++) {
     const kept: object[] = [];
     for (let i = 0; i < 400_000; i++) kept.push({ i, s: `x${i}` });
     if (kept.length !== 400_000) throw new Error('unreachable');
@@ -87,6 +87,28 @@ test('idle trim: nothing is collected before quietIntervals quiet intervals in a
     await sleep(2600);
     assert.ok(trim.trims >= 1 && trim.trims <= 3, `${trim.trims} collections once quiet long enough`);
     assert.ok(youngGenerationBytes() <= 2 * MiB);
+  } finally {
+    trim.stop();
+  }
+});
+
+test('idle trim: the young generation\'s pages go back to the system, not to V8\'s page pool', async () => {
+  // A regular full collection shrinks new space but keeps its pages resident for reuse (idle-trim.ts).
+  growYoungGeneration(16 * MiB);
+  const youngBefore = youngGenerationBytes();
+  assert.ok(youngBefore >= 16 * MiB, `young generation grew to ${youngBefore} bytes`);
+  await sleep(1000);
+  const rssBefore = process.memoryUsage.rss();
+  let pause = -1;
+  const trim = startIdleTrim({ intervalMs: 300, maxUtilization: 0.5, minYoungBytes: 4 * MiB, quietIntervals: 1, onTrim: (_b, _a, ms) => (pause = ms) });
+  try {
+    for (let i = 0; i < 40 && !(trim.trims >= 1 && youngGenerationBytes() <= 2 * MiB); i++) await sleep(100);
+    const youngAfter = youngGenerationBytes();
+    assert.ok(youngAfter <= 2 * MiB, `young generation ${youngAfter} bytes after ${trim.trims} collections`);
+    assert.ok(pause >= 0, 'onTrim reports the pause');
+    const given = rssBefore - process.memoryUsage.rss();
+    const shrunk = youngBefore - youngAfter;
+    assert.ok(given >= shrunk / 2, `RSS came down ${(given / MiB).toFixed(1)} MiB; the young generation shrank ${(shrunk / MiB).toFixed(1)} MiB`);
   } finally {
     trim.stop();
   }
