@@ -211,7 +211,7 @@ export class HttpEntrypoint implements FastLaneHost {
   #anyFresh(): boolean {
     if (this.#freshHttp.size > 0) return true;
     // The fast lane's connections that have not begun a request wait in this queue.
-    return this.idleReaper.awaitingRequest.size > 0;
+    return !this.idleReaper.awaitingRequest.empty;
   }
 
   // FastLaneHost: what the fast lane's connections ask of their entrypoint.
@@ -264,17 +264,18 @@ export class HttpEntrypoint implements FastLaneHost {
     conn.begin(req, ctx);
     if (this.#limits && this.#lastOnConnection(socket)) conn.closeAfterResponse();
     const wt = this.opts.writeTimeoutMs ?? 0;
-    if (wt > 0) conn.deadline = setTimeout(cutFast, wt, conn, ctx);
+    if (wt > 0) req.writeDeadline = setTimeout(cutFast, wt, conn, req);
     forwardFast(svc, conn, req, ctx, null, 0, null);
     return true;
   }
 
   fastFinished(conn: FastConnection, complete: boolean): void {
-    if (conn.deadline !== null) {
-      clearTimeout(conn.deadline);
-      conn.deadline = null;
+    const req = conn.request!;
+    if (req.writeDeadline !== null) {
+      clearTimeout(req.writeDeadline);
+      req.writeDeadline = null;
     }
-    this.#requestDone(conn.request!, conn.context!, complete);
+    this.#requestDone(req, req.context!, complete);
   }
 
   /**
@@ -585,10 +586,10 @@ function cutResponse(res: ServerResponse, ctx: RequestContext): void {
   res.destroy();
 }
 
-function cutFast(conn: FastConnection, ctx: RequestContext): void {
-  conn.deadline = null;
-  if (!conn.busy || conn.context !== ctx) return;
-  ctx.errorText = 'response not written within the entrypoint writeTimeout';
+function cutFast(conn: FastConnection, req: FastRequest): void {
+  req.writeDeadline = null;
+  if (!conn.busy || conn.request !== req) return;
+  req.context!.errorText = 'response not written within the entrypoint writeTimeout';
   conn.socket.destroy();
 }
 

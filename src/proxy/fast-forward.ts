@@ -28,8 +28,6 @@ export interface FastSink {
   readonly socket: Socket;
   /** The client went away: nothing more is written. */
   readonly gone: boolean;
-  /** The exchange currently serving the connection (for drain and client-close events). */
-  exchange: FastExchange | null;
   /** The response must end the connection (client asked, or the entrypoint is shutting down). */
   readonly closeAfter: boolean;
   /** `Keep-Alive` header line (with CRLF) for responses that keep the connection. */
@@ -88,7 +86,7 @@ export class FastExchange implements Dispatcher.DispatchHandler {
     const { svc, req, ctx, server } = this;
     server.inFlight++;
     ctx.server = server.url;
-    this.sink.exchange = this;
+    req.exchange = this;
     const path = server.basePath === '' ? ctx.target() : server.basePath + ctx.target();
     const head = upstreamHead(req, ctx, path, svc.hostHeaderFor(req.host, server), svc.opts.serverName);
     try {

@@ -13,7 +13,7 @@ import type { RequestContext } from '../../proxy/context.js';
 import type { FastExchange, FastSink } from '../../proxy/fast-forward.js';
 import { bodyBytesRelayed } from '../../proxy/body-memory.js';
 import { FastRequest, parseFastHead } from './request-head.js';
-import type { IdleQueue, IdleReaper, Idler } from './idle-reaper.js';
+import type { IdleLink, IdleReaper, Idler } from './idle-reaper.js';
 import { forgetCachedPeer, sharedAddress, unmapIPv4 } from '../peer-address.js';
 
 /** FastLaneHost is what the connection needs from its entrypoint. */
@@ -54,19 +54,12 @@ export class FastConnection implements FastSink, Idler {
   /** The client's address (IPv4-mapped IPv6 unwrapped) and port, read when the connection came. */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Bytes that arrived while a request was being served (pipelining, or garbage): handed off afterwards. */
-  pending: Buffer | null = null;
-  exchange: FastExchange | null = null;
-  /** The request being served and its context (read by the entrypoint's fastFinished). */
+  /** The request being served (what serving it needs hangs on it), or null. */
   request: FastRequest | null = null;
-  context: RequestContext | null = null;
-  /** The entrypoint's writeTimeout for the request being served, or null. */
-  deadline: NodeJS.Timeout | null = null;
   // The reaper's queue links (idle-reaper.ts).
-  idlePrev: Idler | null = null;
-  idleNext: Idler | null = null;
+  idlePrev: IdleLink | null = null;
+  idleNext: IdleLink | null = null;
   idleSince = 0;
-  idleQueue: IdleQueue | null = null;
   /** What is known of the connection (the Flag bits): one field, not five, on every idle connection. */
   #flags = 0;
 
@@ -128,9 +121,10 @@ export class FastConnection implements FastSink, Idler {
   }
 
   onData(chunk: Buffer): void {
-    if (this.busy) {
+    const serving = this.request;
+    if (serving !== null) {
       // Only a pipelining client sends before its answer came: node:http takes over afterwards.
-      this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+      serving.pending = serving.pending === null ? chunk : Buffer.concat([serving.pending, chunk]);
       this.socket.pause();
       return;
     }
@@ -152,7 +146,7 @@ export class FastConnection implements FastSink, Idler {
     this.#flags |= Flag.Busy;
     this.host.idleReaper.move(this, this.host.idleReaper.serving);
     this.request = req;
-    this.context = ctx;
+    req.context = ctx;
     if (req.close) this.#flags |= Flag.CloseAfter;
   }
 
@@ -162,12 +156,12 @@ export class FastConnection implements FastSink, Idler {
   }
 
   finish(complete: boolean): void {
-    if (!this.busy) return;
+    const req = this.request;
+    if (req === null || !this.busy) return;
     this.#flags &= ~Flag.Busy;
-    this.exchange = null;
+    req.exchange = null;
     this.host.fastFinished(this, complete);
     this.request = null;
-    this.context = null;
     if (this.gone) return;
     // Ended or kept, the connection now waits under the idle timeout: one whose client never
     // closes its side after our FIN is destroyed then, and does not hold its socket for ever.
@@ -177,11 +171,7 @@ export class FastConnection implements FastSink, Idler {
       this.socket.end();
       return;
     }
-    const pending = this.pending;
-    if (pending !== null) {
-      this.pending = null;
-      this.handOff(pending);
-    }
+    if (req.pending !== null) this.handOff(req.pending);
   }
 
   /** handOff gives the connection, with `bytes` put back in front, to node:http. */
@@ -212,8 +202,8 @@ export class FastConnection implements FastSink, Idler {
     this.#flags |= Flag.Gone;
     this.host.idleReaper.remove(this);
     if (this.busy) {
-      const ex = this.exchange;
-      if (ex !== null) ex.clientGone();
+      const ex = this.request?.exchange;
+      if (ex != null) ex.clientGone();
     }
   }
 }
@@ -236,5 +226,5 @@ function onError(this: Socket): void {
 }
 
 function onDrain(this: Socket): void {
-  connOf(this)?.exchange?.onDrain();
+  connOf(this)?.request?.exchange?.onDrain();
 }

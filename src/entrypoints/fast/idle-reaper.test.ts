@@ -1,12 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdleReaper, type IdleQueue, type Idler } from './idle-reaper.js';
+import { IdleReaper, type IdleLink, type IdleQueue, type Idler } from './idle-reaper.js';
 
 class Conn implements Idler {
-  idlePrev: Idler | null = null;
-  idleNext: Idler | null = null;
+  idlePrev: IdleLink | null = null;
+  idleNext: IdleLink | null = null;
   idleSince = 0;
-  idleQueue: IdleQueue | null = null;
   expired = 0;
   constructor(readonly name: string) {}
   expire(): void {
@@ -15,9 +14,7 @@ class Conn implements Idler {
 }
 
 function names(q: IdleQueue): string[] {
-  const out: string[] = [];
-  for (let c = q.head; c !== null; c = c.idleNext) out.push((c as Conn).name);
-  return out;
+  return q.list().map((c) => (c as Conn).name);
 }
 
 describe('IdleReaper', () => {
@@ -38,7 +35,7 @@ describe('IdleReaper', () => {
     r.sweep();
     assert.deepEqual([fresh.expired, kept.expired, late.expired], [1, 0, 0]);
     assert.deepEqual(names(r.awaitingRequest), ['late']);
-    assert.equal(fresh.idleQueue, null);
+    assert.equal(fresh.idleNext, null, 'taken off its queue');
     now = 1150;
     r.sweep();
     assert.equal(late.expired, 1);
@@ -64,18 +61,20 @@ describe('IdleReaper', () => {
     r.move(a, r.betweenRequests); // a served a request: its wait starts over
     r.remove(b); // b is busy
     assert.deepEqual(names(r.betweenRequests), ['c', 'a']);
-    assert.equal(r.betweenRequests.size, 2);
-    assert.equal(r.betweenRequests.tail, a);
+    assert.equal(r.betweenRequests.idlePrev, a, 'a is the newest');
+    assert.equal(b.idleNext, null);
     now = 100;
     r.sweep();
     assert.deepEqual([a.expired, b.expired, c.expired], [0, 0, 1]);
     now = 160;
     r.sweep();
     assert.equal(a.expired, 1);
-    assert.equal(r.betweenRequests.head, null);
-    assert.equal(r.betweenRequests.tail, null);
+    assert.equal(r.betweenRequests.empty, true);
+    assert.equal(r.betweenRequests.idleNext, r.betweenRequests);
+    assert.equal(r.betweenRequests.idlePrev, r.betweenRequests);
     r.remove(a); // already off: no effect
-    assert.equal(r.betweenRequests.size, 0);
+    assert.equal(r.betweenRequests.empty, true);
+    assert.deepEqual(r.all(), []);
     r.stop();
   });
 
@@ -89,13 +88,26 @@ describe('IdleReaper', () => {
     r.move(fresh, r.awaitingRequest);
     assert.equal(r.running, true);
     assert.deepEqual(r.all().map((c) => (c as Conn).name).sort(), ['busy', 'fresh', 'kept']);
-    assert.equal(r.size, 3);
+    assert.equal(r.all().length, 3);
     now = 1_000_000;
     r.sweep();
     assert.deepEqual([fresh.expired, busy.expired, kept.expired], [1, 0, 0]);
     assert.equal(r.running, false);
-    assert.equal(r.size, 2);
-    assert.equal(kept.idleQueue, r.betweenRequests);
+    assert.equal(r.all().length, 2);
+    assert.deepEqual(names(r.betweenRequests), ['kept']);
+    assert.deepEqual(names(r.serving), ['busy']);
+  });
+
+  it('reads the clock only for a queue that has a timeout (not once more per request for the serving one)', () => {
+    let reads = 0;
+    const r = new IdleReaper({ awaitingRequestMs: 50, betweenRequestsMs: 0, now: () => ++reads });
+    const c = new Conn('c');
+    r.move(c, r.serving);
+    r.move(c, r.betweenRequests);
+    assert.equal(reads, 0);
+    r.move(c, r.awaitingRequest);
+    assert.equal(reads, 1);
+    r.stop();
   });
 
   it('reads the clock only for a queue that has a timeout (not once more per request for the serving one)', () => {

@@ -11,61 +11,80 @@
  * queue has one timeout and is appended to in time order, so it is sorted by deadline: a sweep
  * looks only at the connections that are due, and stops at the first that is not. A connection is
  * closed between `timeoutMs` and `timeoutMs + periodMs` after it began to wait, as nginx's coarse
- * timers do. The timer runs only while some connection waits under a timeout.
+ * timers do. The timer runs only while some connection waits under a timeout. A connection carries
+ * three fields for all this: its two links and the time it began to wait.
  */
 import { performance } from 'node:perf_hooks';
 
+/**
+ * IdleLink is a place in a queue. The queues are circular lists whose queue object is their own
+ * end marker, so that a connection can leave one without knowing which it is on: two links and
+ * its start time are all an idler carries (`idleNext` null: on no queue).
+ */
+export interface IdleLink {
+  idlePrev: IdleLink | null;
+  idleNext: IdleLink | null;
+}
+
 /** Idler is what waits in a queue: a connection, with the queue's links kept on it. */
-export interface Idler {
-  idlePrev: Idler | null;
-  idleNext: Idler | null;
+export interface Idler extends IdleLink {
   /** When it began to wait (ms on the reaper's clock); integral, so that V8 keeps it unboxed. */
   idleSince: number;
-  idleQueue: IdleQueue | null;
   /** expire: the idler waited past its queue's timeout (it has been taken off the queue). */
   expire(): void;
 }
 
 /** IdleQueue is one timeout's list of idlers, oldest first (timeout 0: they never expire). */
-export class IdleQueue {
+export class IdleQueue implements IdleLink {
   readonly timeoutMs: number;
-  head: Idler | null = null;
-  tail: Idler | null = null;
-  size = 0;
+  // The list's ends: idleNext is the oldest idler, idlePrev the newest, the queue itself when empty.
+  idlePrev: IdleLink;
+  idleNext: IdleLink;
 
   constructor(timeoutMs: number) {
     this.timeoutMs = timeoutMs;
+    this.idlePrev = this;
+    this.idleNext = this;
+  }
+
+  get empty(): boolean {
+    return this.idleNext === this;
   }
 
   push(c: Idler, now: number): void {
     c.idleSince = now;
-    c.idleQueue = this;
-    c.idlePrev = this.tail;
-    c.idleNext = null;
-    if (this.tail === null) this.head = c;
-    else this.tail.idleNext = c;
-    this.tail = c;
-    this.size++;
+    const newest = this.idlePrev;
+    c.idlePrev = newest;
+    c.idleNext = this;
+    newest.idleNext = c;
+    this.idlePrev = c;
   }
 
-  remove(c: Idler): void {
-    if (c.idlePrev === null) this.head = c.idleNext;
-    else c.idlePrev.idleNext = c.idleNext;
-    if (c.idleNext === null) this.tail = c.idlePrev;
-    else c.idleNext.idlePrev = c.idlePrev;
-    c.idlePrev = c.idleNext = null;
-    c.idleQueue = null;
-    this.size--;
+  /** list: the idlers, oldest first (a copy: the caller may close them). */
+  list(): Idler[] {
+    const out: Idler[] = [];
+    for (let c = this.idleNext; c !== this; c = c.idleNext!) out.push(c as Idler);
+    return out;
   }
 
   /** expireDue takes off and expires every idler that has waited `timeoutMs` by `now`. */
   expireDue(now: number): void {
     const limit = now - this.timeoutMs;
-    for (let c = this.head; c !== null && c.idleSince <= limit; c = this.head) {
-      this.remove(c);
-      c.expire();
+    for (let c = this.idleNext; c !== this && (c as Idler).idleSince <= limit; c = this.idleNext) {
+      unlink(c);
+      (c as Idler).expire();
     }
   }
+}
+
+/** unlink takes `c` off the queue it is on, if any. */
+function unlink(c: IdleLink): void {
+  const next = c.idleNext;
+  if (next === null) return;
+  const prev = c.idlePrev!;
+  prev.idleNext = next;
+  next.idlePrev = prev;
+  c.idlePrev = c.idleNext = null;
 }
 
 export interface IdleReaperOptions {
@@ -100,7 +119,7 @@ export class IdleReaper {
 
   /** move puts `c` at the end of `queue`, taking it off the one it was on. */
   move(c: Idler, queue: IdleQueue): void {
-    if (c.idleQueue !== null) c.idleQueue.remove(c);
+    unlink(c);
     // A queue without a timeout never looks at the time: no clock read for it (once per request).
     if (queue.timeoutMs === 0) return queue.push(c, 0);
     queue.push(c, this.now());
@@ -112,19 +131,12 @@ export class IdleReaper {
 
   /** remove takes `c` off its queue, if it is on one (it closed, or node:http took it). */
   remove(c: Idler): void {
-    if (c.idleQueue !== null) c.idleQueue.remove(c);
-  }
-
-  /** size: the connections in the queues. */
-  get size(): number {
-    return this.awaitingRequest.size + this.serving.size + this.betweenRequests.size;
+    unlink(c);
   }
 
   /** all lists every connection in the queues (a copy: the caller may close them). */
   all(): Idler[] {
-    const out: Idler[] = [];
-    for (const q of [this.awaitingRequest, this.serving, this.betweenRequests]) for (let c = q.head; c !== null; c = c.idleNext) out.push(c);
-    return out;
+    return [...this.awaitingRequest.list(), ...this.serving.list(), ...this.betweenRequests.list()];
   }
 
   /** sweep expires what is due, and stops the timer when nobody waits under a timeout. */
@@ -132,7 +144,7 @@ export class IdleReaper {
     const now = this.now();
     const timed = [this.awaitingRequest, this.betweenRequests].filter((q) => q.timeoutMs > 0);
     for (const q of timed) q.expireDue(now);
-    if (timed.every((q) => q.size === 0)) this.stop();
+    if (timed.every((q) => q.empty)) this.stop();
   }
 
   stop(): void {
