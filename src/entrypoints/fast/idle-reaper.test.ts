@@ -110,18 +110,6 @@ describe('IdleReaper', () => {
     r.stop();
   });
 
-  it('reads the clock only for a queue that has a timeout (not once more per request for the serving one)', () => {
-    let reads = 0;
-    const r = new IdleReaper({ awaitingRequestMs: 50, betweenRequestsMs: 0, now: () => ++reads });
-    const c = new Conn('c');
-    r.move(c, r.serving);
-    r.move(c, r.betweenRequests);
-    assert.equal(reads, 0);
-    r.move(c, r.awaitingRequest);
-    assert.equal(reads, 1);
-    r.stop();
-  });
-
   it('sweeps at a quarter of the shorter timeout, between 10 ms and 1 s', () => {
     assert.equal(new IdleReaper({ awaitingRequestMs: 10_000, betweenRequestsMs: 180_000 }).periodMs, 1000);
     assert.equal(new IdleReaper({ awaitingRequestMs: 10_000, betweenRequestsMs: 1000 }).periodMs, 250);
