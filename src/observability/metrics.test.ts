@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { RequestContext } from '../proxy/context.js';
+import { parseFastHead } from '../entrypoints/fast/request-head.js';
 import { Metrics, mergeStats, requestProtocol, type GaugeSources } from './metrics.js';
 import { escapeLabel, renderPrometheus } from './prometheus.js';
 
@@ -94,5 +95,23 @@ describe('Metrics', () => {
     const series = m.snapshotStats().requests;
     for (const c of cases) assert.ok(series.some((s) => s.method === c.method && s.protocol === c.protocol), c.desc);
     assert.equal(requestProtocol({ upgrade: 'websocket' }), 0, 'Upgrade without Connection: upgrade is not a websocket handshake');
+  });
+
+  it('labels a fast-lane request through its header() without building its headers object', () => {
+    const m = new Metrics([1]);
+    const cases = [
+      { head: 'GET /events HTTP/1.1\r\nHost: a.test\r\nAccept: text/event-stream', method: 'GET', protocol: 'sse' },
+      { head: 'POST /svc/Call HTTP/1.1\r\nHost: a.test\r\nContent-Type: application/grpc-web+proto\r\nContent-Length: 0', method: 'POST', protocol: 'grpc-web' },
+      { head: 'DELETE /x HTTP/1.1\r\nHost: a.test', method: 'DELETE', protocol: 'http' },
+    ];
+    for (const c of cases) {
+      const req = parseFastHead(c.head);
+      assert.ok(req !== null, c.head);
+      // The per-request object with a key per header is what the hot path must not build.
+      Object.defineProperty(req, 'headers', { get: () => assert.fail('observe built the headers object') });
+      m.observe(req, ctx('r@file', 200, 0));
+    }
+    const series = m.snapshotStats().requests;
+    for (const c of cases) assert.ok(series.some((s) => s.method === c.method && s.protocol === c.protocol), `${c.method} ${c.protocol}`);
   });
 });

@@ -25,11 +25,18 @@ const PROTOCOLS = ['http', 'websocket', 'sse', 'grpc-web', 'grpc'] as const;
 
 /** requestProtocol tells websocket, server-sent events and gRPC(-Web) requests from plain HTTP, as Traefik does. */
 export function requestProtocol(h: IncomingHttpHeaders): number {
-  const upgrade = h['upgrade'];
-  if (typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && /\bupgrade\b/i.test(String(h['connection'] ?? ''))) return 1;
-  const accept = h['accept'];
+  return protocolOf(h['upgrade'], h['connection'], h['accept'], h['content-type']);
+}
+
+/** protocolOfRequest is requestProtocol for an observed request, through `header()` when it has one. */
+function protocolOfRequest(req: RequestView): number {
+  if (req.header !== undefined) return protocolOf(req.header('upgrade'), req.header('connection'), req.header('accept'), req.header('content-type'));
+  return requestProtocol(req.headers);
+}
+
+function protocolOf(upgrade: unknown, connection: unknown, accept: unknown, ct: unknown): number {
+  if (typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket' && /\bupgrade\b/i.test(String(connection ?? ''))) return 1;
   if (typeof accept === 'string' && accept.includes('text/event-stream')) return 2;
-  const ct = h['content-type'];
   if (typeof ct === 'string' && ct.startsWith('application/grpc')) return ct.startsWith('application/grpc-web') ? 3 : 4;
   return 0;
 }
@@ -128,7 +135,7 @@ export class Metrics {
     const service = ctx.service ?? '';
     let byCode = byService.get(service);
     if (byCode === undefined) byService.set(service, (byCode = new Map()));
-    const key = packKey(code, METHOD_INDEX.get(req.method ?? '') ?? 10, requestProtocol(req.headers));
+    const key = packKey(code, METHOD_INDEX.get(req.method ?? '') ?? 10, protocolOfRequest(req));
     let s = byCode.get(key);
     if (s === undefined) byCode.set(key, (s = new Series(this.bounds.length)));
     s.count++;

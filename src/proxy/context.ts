@@ -137,4 +137,9 @@ export interface RequestView {
   readonly httpVersion: string;
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
+  /**
+   * The fast lane's FastRequest reads one lower-case header without building `headers` (an object
+   * with a key per header, built per request): observers that need a few headers use it when present.
+   */
+  header?(name: string): string | undefined;
 }
