@@ -15,8 +15,29 @@ export function parseListenAddress(address: string): { host: string | undefined;
 
 const HOST_CHARS = /^[a-z0-9._~!$&'()*+,;=%-]+$/;
 
+export type HostHeader = Readonly<{ host: string; port: string | null }>;
+
+/**
+ * The last Host value parsed and its result: a keep-alive client, and most traffic, sends one
+ * value over and over. A hit costs one string comparison instead of the checks and the
+ * lower-casing, and hands back the same `host` string, whose hash the router's Map lookup has
+ * already computed.
+ */
+let lastHostValue = '';
+let lastHost: HostHeader = Object.freeze({ host: '', port: null });
+
 /** parseHostHeader returns the lower-case host and its port text, or null when the value is not a host. */
-export function parseHostHeader(value: string): { host: string; port: string | null } | null {
+export function parseHostHeader(value: string): HostHeader | null {
+  if (value === lastHostValue) return lastHost;
+  const parsed = parseHostValue(value);
+  if (parsed !== null) {
+    lastHostValue = value;
+    lastHost = Object.freeze(parsed);
+  }
+  return parsed;
+}
+
+function parseHostValue(value: string): { host: string; port: string | null } | null {
   if (value === '') return { host: '', port: null };
   let host: string;
   let port: string | null = null;

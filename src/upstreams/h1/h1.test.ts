@@ -66,6 +66,14 @@ test('parseHead for forwarding: field lines as they came, minus hop-by-hop and C
   assert.equal(listed.hasDate, true);
   assert.equal(listed.hasLength, false);
   assert.equal(listed.framing, Framing.Chunked);
+  // Each hop-by-hop field of RFC 9110 §7.6.1 (and the Proxy-Connection of old clients), in any case.
+  for (const name of ['Connection', 'Proxy-Connection', 'Keep-Alive', 'Proxy-Authenticate', 'TE', 'Trailer', 'Upgrade', 'TRAILER', 'upgrade']) {
+    const value = name.toLowerCase() === 'connection' ? 'keep-alive' : 'x';
+    assert.equal(parseHead(`HTTP/1.1 200 OK\r\nA: 1\r\n${name}: ${value}\r\nContent-Length: 0`, 'GET', true).fields, 'A: 1\r\nContent-Length: 0\r\n', name);
+  }
+  // Names of the same lengths that are not hop-by-hop stay.
+  const kept = parseHead('HTTP/1.1 200 OK\r\nContent-MD5: x\r\nTk: N\r\nX-Trace: t\r\nContent-Length: 0', 'GET', true);
+  assert.equal(kept.fields, 'Content-MD5: x\r\nTk: N\r\nX-Trace: t\r\nContent-Length: 0\r\n');
 });
 
 test('ChunkedDecoder: payload across reads, extensions, trailers, end offset', () => {
