@@ -125,7 +125,7 @@ export function explainRequest(s: Snapshot, q: ExplainQuery, now = Date.now()): 
   const message =
     winner === null
       ? `no router matches: ${nearestMissOf(eps.map((e) => s.tables.get(e)).filter((t) => t !== undefined), req)}`
-      : `router ${winner.name} on entrypoint ${winnerEp} → service ${winner.service}${middlewares.length > 0 ? ` via ${middlewares.join(', ')}` : ''}${detail}`;
+      : `router ${winner.name} on entrypoint ${winnerEp} \u2192 service ${winner.service}${middlewares.length > 0 ? ` via ${middlewares.join(', ')}` : ''}${detail}`;
   return {
     request: { method: req.method, url: q.url.href, host: req.host, path: req.path },
     entryPoint: winnerEp,

@@ -48,21 +48,21 @@ export async function explainCommand(target: string, opts: ExplainOptions, out: 
 export function formatExplain(r: ExplainResult): string {
   const lines: string[] = [`${r.request.method} ${r.request.url}`];
   if (r.router === null) {
-    lines.push(`  no router matches — 404`, `  nearest: ${r.message.replace(/^no router matches: /, '')}`);
+    lines.push(`  no router matches \u2014 404`, `  nearest: ${r.message.replace(/^no router matches: /, '')}`);
   } else {
     lines.push(`  router:      ${r.router} (entrypoint ${r.entryPoint})`);
-    lines.push(`  middlewares: ${r.middlewares.length > 0 ? r.middlewares.join(' → ') : '(none)'}`);
+    lines.push(`  middlewares: ${r.middlewares.length > 0 ? r.middlewares.join(' \u2192 ') : '(none)'}`);
     lines.push(`  service:     ${r.service}`);
     if (r.server !== null) lines.push(`  server:      ${r.server}`);
     else if (r.servers.length > 0) {
       const up = r.servers.filter((s) => s.status === 'UP');
       lines.push(up.length === 0 ? '  server:      none available (the request would fail)' : `  server:      one of ${up.length} (balanced)`);
     } else lines.push(`  server:      chosen at request time (${r.message.split('; ').pop()})`);
-    for (const s of r.servers) lines.push(`    ${s.status === 'UP' ? '✓' : '✗'} ${s.url} ${s.status} weight=${s.weight} inFlight=${s.inFlight}`);
+    for (const s of r.servers) lines.push(`    ${s.status === 'UP' ? '\u2713' : '\u2717'} ${s.url} ${s.status} weight=${s.weight} inFlight=${s.inFlight}`);
   }
   lines.push('  candidates (in evaluation order):');
   for (const c of r.candidates) {
-    const mark = c.name === r.router ? '→' : c.matched ? '~' : '✗';
+    const mark = c.name === r.router ? '\u2192' : c.matched ? '~' : '\u2717';
     lines.push(`    ${mark} ${c.name} [priority ${c.priority}]${c.name === r.router ? ' matched' : c.reason ? `: ${c.reason}` : ''}`);
   }
   return lines.join('\n') + '\n';

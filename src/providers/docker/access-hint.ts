@@ -10,5 +10,5 @@ export function socketAccessHint(err: unknown, endpoint: string): string | undef
   const socket = endpoint.slice('unix://'.length);
   const uid = process.getuid?.();
   return `uid ${uid ?? '?'} may not open ${socket}: give the container the socket's group ` +
-    `(docker run --group-add $(stat -c %g ${socket}); docker service create --group …; user: "1000:<gid>" in a stack)`;
+    `(docker run --group-add $(stat -c %g ${socket}); docker service create --group \u2026; user: "1000:<gid>" in a stack)`;
 }
